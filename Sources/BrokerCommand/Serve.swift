@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Broker
+import Gateway
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Store
+
+/// `broker serve`: the broker itself. Reads `BROKER_*`, opens the store (running migrations), and runs the
+/// services in start order under one `ServiceGroup` that shuts down gracefully on SIGTERM and SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the broker (the default command).")
+
+    func run() async throws {
+        let settings = try Settings()
+        LoggingSetup.bootstrap(level: settings.logLevel)
+        let logger = Logger(label: "broker")
+        guard settings.mailer == "local" else {
+            throw ConfigurationError(message: "BROKER_MAILER=smtp is not available in this build yet; use local")
+        }
+        let store = try makeStore(for: try settings.storeConfiguration(), logger: logger)
+        let dependencies = GatewayDependencies(
+            store: store,
+            tokens: try await TokenService(
+                secret: try settings.resolveJWTSecret(), timeToLive: .seconds(settings.tokenTTL), store: store
+            ),
+            hasher: try await PasswordHasher(cost: UInt8(settings.bcryptCost)),
+            readiness: Readiness()
+        )
+        let root = BrokerRoot.makeSupervisor(store: store, mailAdapter: LocalMailAdapter(), logger: logger)
+        let app = buildApplication(
+            configuration: settings.gatewayConfiguration, dependencies: dependencies, logger: logger
+        ) { channel in
+            // Harnesses and the end-to-end tests read this line to learn the port when BROKER_PORT=0.
+            let address = channel.localAddress
+            print("broker listening on http://\(address?.ipAddress ?? settings.host):\(address?.port ?? settings.port)")
+            fflush(stdout)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: store),
+                    .init(service: root),
+                    .init(service: app),
+                    .init(service: DrainSignal(readiness: dependencies.readiness)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// Marks the node as draining as soon as graceful shutdown begins (it is listed last, so it hears it first).
+struct DrainSignal: Service {
+    let readiness: Readiness
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        readiness.startDraining()
+    }
+}

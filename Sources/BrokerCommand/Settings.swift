@@ -1,0 +1,109 @@
+import Foundation
+import Gateway
+import Store
+
+/// Every `BROKER_*` setting with its default (contract §4); the README's configuration table lists the same.
+struct Settings: Sendable {
+    var host = "127.0.0.1"
+    var port = 4000
+    var databaseURL = "sqlite://./data/broker.sqlite"
+    var dataDirectory = "./data"
+    var jwtSecret: String?
+    var tokenTTL = 604_800
+    var mailer = "local"
+    var mailFrom = "broker@localhost"
+    var nodeName = ProcessInfo.processInfo.hostName
+    var maxBodyBytes = 1_048_576
+    var authRate = 10.0
+    var authBurst = 20
+    var maxMessageLength = 10_000
+    var shutdownGrace = 25
+    var sync = SyncMode.full
+    var bcryptCost = 12
+    var logLevel = "info"
+
+    /// Reads the settings from the environment.
+    /// - Throws: ``ConfigurationError`` naming the variable whose value cannot be used.
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func string(_ key: String) -> String? {
+            guard let value = environment[key], !value.isEmpty else { return nil }
+            return value
+        }
+        func integer(_ key: String, _ fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let raw = string(key) else { return fallback }
+            guard let value = Int(raw), range.contains(value) else {
+                throw ConfigurationError(message: "\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        func number(_ key: String, _ fallback: Double) throws -> Double {
+            guard let raw = string(key) else { return fallback }
+            guard let value = Double(raw), value > 0 else {
+                throw ConfigurationError(message: "\(key) must be a positive number")
+            }
+            return value
+        }
+        host = string("BROKER_HOST") ?? host
+        port = try integer("BROKER_PORT", port, range: 0...65_535)
+        databaseURL = string("BROKER_DATABASE_URL") ?? databaseURL
+        dataDirectory = string("BROKER_DATA_DIR") ?? dataDirectory
+        jwtSecret = string("BROKER_JWT_SECRET")
+        tokenTTL = try integer("BROKER_TOKEN_TTL", tokenTTL, range: 1...315_360_000)
+        mailer = string("BROKER_MAILER") ?? mailer
+        guard ["local", "smtp"].contains(mailer) else {
+            throw ConfigurationError(message: "BROKER_MAILER must be local or smtp")
+        }
+        mailFrom = string("BROKER_MAIL_FROM") ?? mailFrom
+        nodeName = string("BROKER_NODE_NAME") ?? nodeName
+        maxBodyBytes = try integer("BROKER_MAX_BODY_BYTES", maxBodyBytes, range: 1...1_073_741_824)
+        authRate = try number("BROKER_AUTH_RATE", authRate)
+        authBurst = try integer("BROKER_AUTH_BURST", authBurst, range: 1...1_000_000)
+        maxMessageLength = try integer("BROKER_MAX_MESSAGE_LENGTH", maxMessageLength, range: 1...1_000_000)
+        shutdownGrace = try integer("BROKER_SHUTDOWN_GRACE", shutdownGrace, range: 1...3_600)
+        if let raw = string("BROKER_SYNC") {
+            guard let mode = SyncMode(rawValue: raw) else {
+                throw ConfigurationError(message: "BROKER_SYNC must be full or normal")
+            }
+            sync = mode
+        }
+        bcryptCost = try integer("BROKER_BCRYPT_COST", bcryptCost, range: 4...31)
+        logLevel = string("BROKER_LOG_LEVEL") ?? logLevel
+    }
+
+    /// The store's configuration.
+    func storeConfiguration() throws -> StoreConfiguration {
+        try StoreConfiguration(url: databaseURL, sync: sync)
+    }
+
+    /// The edge's configuration.
+    var gatewayConfiguration: GatewayConfiguration {
+        var configuration = GatewayConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.maxBodyBytes = maxBodyBytes
+        configuration.authRate = authRate
+        configuration.authBurst = authBurst
+        configuration.localMailer = mailer == "local"
+        configuration.mailFrom = mailFrom
+        configuration.maxMessageLength = maxMessageLength
+        return configuration
+    }
+
+    /// `BROKER_JWT_SECRET`, or the secret kept in the data folder, generated there (mode 0600) on first run.
+    func resolveJWTSecret() throws -> String {
+        if let jwtSecret { return jwtSecret }
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let path = (dataDirectory as NSString).appendingPathComponent("jwt_secret")
+        if let existing = manager.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) {
+            let secret = existing.trimmingCharacters(in: .whitespacesAndNewlines)
+            if secret.utf8.count >= 32 { return secret }
+        }
+        let secret = PasswordGenerator.generate(length: 64)
+        guard manager.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw ConfigurationError(message: "cannot write the generated secret to \(path)")
+        }
+        return secret
+    }
+}

@@ -1,0 +1,33 @@
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+
+/// The request context of every HTTP route and of the WebSocket upgrade: Hummingbird's storage plus the
+/// authenticated caller, set by ``BearerAuthenticator``.
+package struct BrokerRequestContext: RequestContext, WebSocketRequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+    /// The channel's peer address, the key of per-address rate limits.
+    public let remoteAddress: SocketAddress?
+    /// The caller, once a valid bearer token was checked.
+    package var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.webSocket = .init()
+        self.remoteAddress = source.channel.remoteAddress
+        self.identity = nil
+    }
+
+    /// The caller.
+    /// - Throws: ``APIError`` 401 when no valid token was presented.
+    package func requireIdentity() throws -> Identity {
+        guard let identity else { throw APIError.unauthorized("authentication required") }
+        return identity
+    }
+
+    /// The client address used for rate limiting; requests with no peer address share one bucket.
+    package var clientAddressKey: String {
+        remoteAddress?.ipAddress ?? "unknown"
+    }
+}

@@ -1,0 +1,72 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Store
+
+/// Everything the edge needs, built once by the executable (and by tests with the same wiring).
+package struct GatewayDependencies: Sendable {
+    /// The store.
+    package var store: any Store
+    /// Token issuing and checking.
+    package var tokens: TokenService
+    /// Password hashing.
+    package var hasher: PasswordHasher
+    /// Draining flag.
+    package var readiness: Readiness
+
+    /// Bundles the dependencies.
+    package init(store: any Store, tokens: TokenService, hasher: PasswordHasher, readiness: Readiness) {
+        self.store = store
+        self.tokens = tokens
+        self.hasher = hasher
+        self.readiness = readiness
+    }
+}
+
+/// Builds the router with every route of contract §2 and the health endpoints, behind the error middleware.
+package func buildRouter(
+    configuration: GatewayConfiguration, dependencies: GatewayDependencies
+) -> Router<BrokerRequestContext> {
+    let router = Router(context: BrokerRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    let limiter = AddressRateLimiter(rate: configuration.authRate, burst: configuration.authBurst)
+    let store = dependencies.store
+    let users = UsersController(
+        store: store, hasher: dependencies.hasher, limiter: limiter, configuration: configuration
+    )
+    let sessions = SessionsController(
+        store: store, hasher: dependencies.hasher, tokens: dependencies.tokens, limiter: limiter,
+        configuration: configuration, onRevoke: { _ in }
+    )
+    HealthController(store: store, readiness: dependencies.readiness).addRoutes(to: router)
+
+    let api = router.group("api")
+    users.addPublicRoutes(to: api)
+    sessions.addPublicRoutes(to: api)
+    if configuration.localMailer {
+        let mails = SentMailsController(store: store)
+        mails.addAPIRoutes(to: api)
+        mails.addPreviewRoute(to: router)
+    }
+    let protected = api.group().add(middleware: BearerAuthenticator(tokens: dependencies.tokens, store: store))
+    users.addProtectedRoutes(to: protected)
+    sessions.addProtectedRoutes(to: protected)
+    return router
+}
+
+/// Builds the Hummingbird application serving the router on the configured address.
+package func buildApplication(
+    configuration: GatewayConfiguration, dependencies: GatewayDependencies, services: [any Service] = [],
+    logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = buildRouter(configuration: configuration, dependencies: dependencies)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
+        services: services,
+        onServerRunning: onServerRunning,
+        logger: logger
+    )
+}

@@ -1,0 +1,72 @@
+/// Reads fields of a request object and collects Ecto-worded errors (contract §1) as it goes.
+package struct FieldValidator {
+    private let object: JSONValue
+    /// The errors found so far.
+    package private(set) var errors = ValidationErrors()
+
+    /// Validates the members of `object`.
+    package init(_ object: JSONValue) { self.object = object }
+
+    /// A required string: trimmed, non-blank, at most `maxLength` characters; `nil` (with an error) otherwise.
+    package mutating func requiredString(_ field: String, maxLength: Int) -> String? {
+        switch object[field] {
+        case .none, .some(.null):
+            errors.add(field, ValidationErrors.Message.blank)
+            return nil
+        case .some(.string(let raw)):
+            let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if value.isEmpty {
+                errors.add(field, ValidationErrors.Message.blank)
+                return nil
+            }
+            if value.count > maxLength {
+                errors.add(field, ValidationErrors.Message.tooLong(maxLength))
+                return nil
+            }
+            return value
+        case .some:
+            errors.add(field, ValidationErrors.Message.invalid)
+            return nil
+        }
+    }
+
+    /// An optional string of at most `maxLength` characters; `nil` when absent or null.
+    package mutating func optionalString(_ field: String, maxLength: Int) -> String? {
+        switch object[field] {
+        case .none, .some(.null): return nil
+        case .some(.string(let value)):
+            if value.count > maxLength {
+                errors.add(field, ValidationErrors.Message.tooLong(maxLength))
+                return nil
+            }
+            return value
+        case .some:
+            errors.add(field, ValidationErrors.Message.invalid)
+            return nil
+        }
+    }
+
+    /// A required positive integer id.
+    package mutating func requiredID(_ field: String) -> Int64? {
+        switch object[field] {
+        case .none, .some(.null):
+            errors.add(field, ValidationErrors.Message.blank)
+            return nil
+        case .some(.integer(let value)) where value > 0:
+            return value
+        case .some:
+            errors.add(field, ValidationErrors.Message.invalid)
+            return nil
+        }
+    }
+
+    /// Adds a message for a field.
+    package mutating func add(_ field: String, _ message: String) { errors.add(field, message) }
+
+    /// Throws the collected errors, if any, as a 422.
+    package func check() throws {
+        if !errors.isEmpty { throw APIError.validation(errors) }
+    }
+}
+
+import Foundation

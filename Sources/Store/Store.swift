@@ -1,0 +1,77 @@
+import ServiceLifecycle
+
+/// The whole persistence surface of the broker; everything above `Store` depends on this protocol only.
+///
+/// A store is a `Service`: its `run()` drives the batching writer and must be running for writes to complete.
+/// Writes are acknowledged only after their transaction committed (and, with ``SyncMode/full``, reached the disk).
+/// Reads never wait for writes.
+package protocol Store: Service {
+    // MARK: Users
+
+    /// Stores a new user and, in the same transaction, its welcome mail in the outbox.
+    /// - Throws: ``StoreError/uniqueViolation(_:)`` with `.email` when the address is taken in any case.
+    func createUser(_ user: NewUser, welcomeMail: NewMail) async throws -> User
+    /// The user with this id.
+    func user(id: UserID) async throws -> User?
+    /// The user with this address, compared case-insensitively.
+    func user(email: String) async throws -> User?
+    /// Users ordered by id, starting after `afterID`.
+    func users(after afterID: UserID?, limit: Int) async throws -> [User]
+    /// Several users at once, in one query, for seeding and fan-out lookups.
+    func usersExist(_ ids: [UserID]) async throws -> Set<UserID>
+
+    // MARK: Tokens
+
+    /// Records a token id as revoked until it would have expired anyway.
+    func revokeToken(id: String, userID: UserID, expiresAt: Timestamp) async throws
+    /// Whether the token id was revoked.
+    func isTokenRevoked(id: String) async throws -> Bool
+
+    // MARK: Mail outbox
+
+    /// Outbox entries still to deliver, oldest first.
+    func pendingMails(limit: Int) async throws -> [Mail]
+    /// Marks a mail delivered, or records a failed attempt (and gives up at `failed`).
+    func recordDelivery(ofMail id: Int64, status: Mail.Status) async throws
+    /// Every mail, newest first (the local mailer's mailbox).
+    func mails(limit: Int) async throws -> [Mail]
+
+    // MARK: Conversations
+
+    /// The pair's conversation, created with `sender` as its sender if the pair has none yet.
+    /// - Returns: the conversation and whether it was created now.
+    func conversation(between sender: UserID, and recipient: UserID) async throws -> (Conversation, created: Bool)
+    /// The conversation with this id.
+    func conversation(id: ConversationID) async throws -> Conversation?
+    /// The conversations the user takes part in, by last message id descending, those without messages last.
+    func conversations(of user: UserID) async throws -> [Conversation]
+    /// Moves the user's read position forward (never backwards) and returns the conversation after the change.
+    func markRead(_ conversation: ConversationID, by user: UserID, upTo message: MessageID) async throws -> Conversation
+
+    // MARK: Messages
+
+    /// Stores a batch of messages in one transaction, in order; a draft whose sender already stored its
+    /// `clientID` yields the earlier message. Each element answers its draft, or fails it alone.
+    func insertMessages(_ drafts: [NewMessage]) async throws -> [Result<StoredMessage, StoreError>]
+    /// History of a conversation: see ``HistoryPage``.
+    func messages(in conversation: ConversationID, page: HistoryPage) async throws -> (messages: [Message], hasMore: Bool)
+    /// Messages with ids above `afterID` in the user's conversations that others sent, ascending, at most `limit`.
+    func missedMessages(for user: UserID, after afterID: MessageID, limit: Int) async throws -> [Message]
+    /// The stored message a sender already sent with this `clientID`.
+    func message(from sender: UserID, clientID: String) async throws -> Message?
+
+    // MARK: Health
+
+    /// Checks that the database answers.
+    func ping() async throws
+}
+
+/// Which page of a conversation's history to read.
+package enum HistoryPage: Sendable, Hashable {
+    /// The newest `limit` messages.
+    case newest(limit: Int)
+    /// The newest `limit` messages older than the id.
+    case before(MessageID, limit: Int)
+    /// The oldest `limit` messages newer than the id.
+    case after(MessageID, limit: Int)
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// How durably a commit is made before it is acknowledged.
+package enum SyncMode: String, Sendable, CaseIterable {
+    /// Every commit is on disk (fsync) before anyone is answered; survives power loss.
+    case full
+    /// Commits survive a killed process but not a power loss.
+    case normal
+}
+
+/// Where and how to open the store, parsed from `BROKER_DATABASE_URL` and `BROKER_SYNC`.
+package struct StoreConfiguration: Sendable, Hashable {
+    /// The database engine and its location.
+    package enum Backend: Sendable, Hashable {
+        /// An embedded SQLite database file.
+        case sqlite(path: String)
+    }
+
+    /// Engine and location.
+    package var backend: Backend
+    /// Commit durability.
+    package var sync: SyncMode
+    /// Most writes waiting for the writer before new ones are refused with ``StoreError/unavailable``.
+    package var writerCapacity: Int
+    /// Most writes committed in one transaction.
+    package var maxBatchSize: Int
+
+    /// Creates a configuration.
+    package init(backend: Backend, sync: SyncMode = .full, writerCapacity: Int = 16_384, maxBatchSize: Int = 1_024) {
+        self.backend = backend
+        self.sync = sync
+        self.writerCapacity = writerCapacity
+        self.maxBatchSize = maxBatchSize
+    }
+
+    /// Parses a database URL: `sqlite://RELATIVE/OR/ABSOLUTE/PATH` (`sqlite://./data/broker.sqlite`,
+    /// `sqlite:///var/lib/broker.sqlite`).
+    /// - Throws: ``ConfigurationError`` for an unknown scheme or an empty path.
+    package init(url: String, sync: SyncMode = .full) throws {
+        if url.hasPrefix("sqlite://") {
+            let path = String(url.dropFirst("sqlite://".count))
+            guard !path.isEmpty else { throw ConfigurationError(message: "BROKER_DATABASE_URL has no path: \(url)") }
+            self.init(backend: .sqlite(path: path), sync: sync)
+        } else if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            throw ConfigurationError(message: "PostgreSQL is not supported by this build yet; use sqlite://PATH")
+        } else {
+            throw ConfigurationError(message: "BROKER_DATABASE_URL must start with sqlite://")
+        }
+    }
+}
+
+/// A setting that cannot be used, with a message for the operator.
+package struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and how to fix it.
+    package var message: String
+    /// Creates the error.
+    package init(message: String) { self.message = message }
+    package var description: String { message }
+}
