@@ -34,8 +34,8 @@ struct Serve: AsyncParsableCommand {
         ) { channel in
             // Harnesses and the end-to-end tests read this line to learn the port when BROKER_PORT=0.
             let address = channel.localAddress
-            print("broker listening on http://\(address?.ipAddress ?? settings.host):\(address?.port ?? settings.port)")
-            fflush(stdout)
+            let line = "broker listening on http://\(address?.ipAddress ?? settings.host):\(address?.port ?? settings.port)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
         let group = ServiceGroup(
             configuration: .init(

@@ -30,7 +30,7 @@ package func buildRouter(
     configuration: GatewayConfiguration, dependencies: GatewayDependencies
 ) -> Router<BrokerRequestContext> {
     let router = Router(context: BrokerRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: ErrorMiddleware(routes: Routes.served(localMailer: configuration.localMailer)))
     let limiter = AddressRateLimiter(rate: configuration.authRate, burst: configuration.authBurst)
     let store = dependencies.store
     let users = UsersController(

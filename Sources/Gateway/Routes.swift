@@ -24,10 +24,15 @@ package enum Routes {
         Route(method: "GET", path: "/readyz", summary: "store reachable and not draining"),
     ]
 
-    /// The methods of the routes whose template matches `path`.
-    package static func methods(matching path: String) -> [String] {
+    /// The routes served with the given mailer: the sent-mail pages exist only with the local mailer.
+    package static func served(localMailer: Bool) -> [Route] {
+        localMailer ? all : all.filter { !$0.path.hasSuffix("sent_mails") }
+    }
+
+    /// The methods of the routes (of `routes`) whose template matches `path`.
+    package static func methods(matching path: String, in routes: [Route] = all) -> [String] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        return all.filter { route in
+        return routes.filter { route in
             let template = route.path.split(separator: "/", omittingEmptySubsequences: true)
             guard template.count == segments.count else { return false }
             return zip(template, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }

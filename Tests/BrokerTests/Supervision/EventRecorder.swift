@@ -1,0 +1,92 @@
+import Broker
+import Testing
+
+/// Collects a supervisor's events and lets a test wait for one, so that tests wait on what
+/// happened instead of sleeping.
+struct EventRecorder {
+    /// How a child exited, without the error, so entries compare with `==`.
+    enum ExitKind: Equatable, Sendable {
+        case normal
+        case shutdown
+        case abnormal
+    }
+
+    /// A ``SupervisorEvent`` reduced to what tests compare.
+    enum Entry: Equatable, Sendable, CustomStringConvertible {
+        case started(String, Int)
+        case exited(String, Int, ExitKind)
+        case startFailed(String)
+        case restarting(String, count: Int)
+        case escalated(String)
+
+        init(_ event: SupervisorEvent<String>) {
+            switch event {
+            case .childStarted(let id, let incarnation):
+                self = .started(id, incarnation)
+            case .childExited(let id, let incarnation, let reason):
+                let kind: ExitKind
+                switch reason {
+                case .normal: kind = .normal
+                case .shutdown: kind = .shutdown
+                case .abnormal: kind = .abnormal
+                }
+                self = .exited(id, incarnation, kind)
+            case .childStartFailed(let id, _):
+                self = .startFailed(id)
+            case .restarting(let id, _, let restartCount):
+                self = .restarting(id, count: restartCount)
+            case .escalated(let id):
+                self = .escalated(id)
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .started(let id, let n): "started(\(id)#\(n))"
+            case .exited(let id, let n, let kind): "exited(\(id)#\(n), \(kind))"
+            case .startFailed(let id): "startFailed(\(id))"
+            case .restarting(let id, let count): "restarting(\(id), count: \(count))"
+            case .escalated(let id): "escalated(\(id))"
+            }
+        }
+    }
+
+    /// Pass this to the supervisor as its observer.
+    let onEvent: @Sendable (SupervisorEvent<String>) -> Void
+    /// Every event consumed so far, in order.
+    private(set) var log: [Entry] = []
+    private var iterator: AsyncStream<SupervisorEvent<String>>.Iterator
+    private let continuation: AsyncStream<SupervisorEvent<String>>.Continuation
+
+    init() {
+        let (stream, continuation) = AsyncStream.makeStream(of: SupervisorEvent<String>.self)
+        self.iterator = stream.makeAsyncIterator()
+        self.continuation = continuation
+        self.onEvent = { continuation.yield($0) }
+    }
+
+    /// Waits until `entry` has been observed, now or earlier; fails the test if the stream ends
+    /// first (the test was cancelled by its time limit).
+    mutating func require(_ entry: Entry, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        if self.log.contains(entry) {
+            return
+        }
+        while let event = await self.iterator.next() {
+            let next = Entry(event)
+            self.log.append(next)
+            if next == entry {
+                return
+            }
+        }
+        try #require(Bool(false), "never observed \(entry); saw \(self.log)", sourceLocation: sourceLocation)
+    }
+
+    /// Ends recording after the supervisor has returned, and gives every event it emitted.
+    mutating func finish() async -> [Entry] {
+        self.continuation.finish()
+        while let event = await self.iterator.next() {
+            self.log.append(Entry(event))
+        }
+        return self.log
+    }
+}
