@@ -65,17 +65,25 @@ struct EventRecorder {
         self.onEvent = { continuation.yield($0) }
     }
 
-    /// Waits until `entry` has been observed, now or earlier; fails the test if the stream ends
-    /// first (the test was cancelled by its time limit).
-    mutating func require(_ entry: Entry, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        if self.log.contains(entry) {
+    /// Waits until `entry` has been observed `occurrence` times, counting earlier ones; fails
+    /// the test if the stream ends first (the test was cancelled by its time limit).
+    mutating func require(
+        _ entry: Entry,
+        occurrence: Int = 1,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        var seen = self.log.count { $0 == entry }
+        if seen >= occurrence {
             return
         }
         while let event = await self.iterator.next() {
             let next = Entry(event)
             self.log.append(next)
             if next == entry {
-                return
+                seen += 1
+                if seen >= occurrence {
+                    return
+                }
             }
         }
         try #require(Bool(false), "never observed \(entry); saw \(self.log)", sourceLocation: sourceLocation)

@@ -14,7 +14,7 @@ struct SupervisorShutdownTests {
         )
 
         try await supervisor.running {
-            try await recorder.require(.started("C", 1))
+            try await children.waitUntilRunning("A", "B", "C")
         }
 
         // Each child is asked to stop only after the one started after it has ended.
@@ -44,7 +44,7 @@ struct SupervisorShutdownTests {
         )
 
         try await supervisor.running {
-            try await recorder.require(.started("stubborn", 1))
+            try await children.waitUntilRunning("polite", "stubborn")
         }
 
         #expect(
@@ -68,7 +68,7 @@ struct SupervisorShutdownTests {
         )
 
         try await supervisor.running {
-            try await recorder.require(.started("A", 1))
+            try await children.waitUntilRunning("A")
         }
 
         #expect(children.journal == [.started("A", 1), .ended("A", 1, .cancelled)])
@@ -90,7 +90,7 @@ struct SupervisorShutdownTests {
             group.addTask {
                 try await serviceGroup.run()
             }
-            try await recorder.require(.started("C", 1))
+            try await children.waitUntilRunning("A", "B", "C")
             await serviceGroup.triggerGracefulShutdown()
             try await group.waitForAll()
         }
@@ -108,11 +108,9 @@ struct SupervisorShutdownTests {
     @Test func nestedSupervisorLeavesGracefulShutdownToItsParent() async throws {
         let children = TestChildren()
         var recorder = EventRecorder()
-        var innerRecorder = EventRecorder()
-        let innerOnEvent = innerRecorder.onEvent
         let silent = RecordingLogHandler.silent
         let inner = ChildSpec<String>(id: "inner", restart: .permanent, shutdown: .graceful(timeout: .seconds(30))) {
-            Supervisor(children: [children.spec("X"), children.spec("Y")], logger: silent, onEvent: innerOnEvent)
+            Supervisor(children: [children.spec("X"), children.spec("Y")], logger: silent)
         }
         // "B" ignores stop(), so the parent waits out its timeout before it reaches the inner
         // supervisor. An inner supervisor that heard graceful shutdown itself would stop X and Y
@@ -132,8 +130,7 @@ struct SupervisorShutdownTests {
             group.addTask {
                 try await serviceGroup.run()
             }
-            try await recorder.require(.started("B", 1))
-            try await innerRecorder.require(.started("Y", 1))
+            try await children.waitUntilRunning("A", "X", "Y", "B")
             await serviceGroup.triggerGracefulShutdown()
             try await group.waitForAll()
         }
@@ -174,9 +171,10 @@ struct SupervisorShutdownTests {
         )
 
         try await supervisor.running {
-            try await innerRecorder.require(.started("X", 1))
+            try await children.waitUntilRunning("X")
             children.crash("X")
-            try await recorder.require(.started("inner", 2))
+            try await innerRecorder.require(.escalated("X"))
+            try await children.waitUntilRunning("X", incarnation: 2)
         }
 
         let log = await recorder.finish()

@@ -33,7 +33,7 @@ struct SupervisorTests {
         )
 
         try await supervisor.running {
-            try await recorder.require(.started("C", 1))
+            try await children.waitUntilRunning("A", "B", "C")
             children.crash("B")
             try await recorder.require(.started("B", 2))
         }
@@ -59,9 +59,9 @@ struct SupervisorTests {
         )
 
         try await supervisor.running {
-            try await recorder.require(.started("C", 1))
+            try await children.waitUntilRunning("A", "B", "C")
             children.crash("B")
-            try await recorder.require(.started("C", 2))
+            try await children.waitUntilRunning("A", "B", "C", incarnation: 2)
         }
 
         let log = await recorder.finish()
@@ -227,7 +227,7 @@ struct SupervisorTests {
         )
 
         let error = try await supervisor.failure {
-            try await recorder.require(.started("C", 1))
+            try await children.waitUntilRunning("A", "B", "C")
             children.crash("A")
             try await recorder.require(.started("A", 2))
             children.crash("A")

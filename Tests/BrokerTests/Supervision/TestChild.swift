@@ -31,6 +31,7 @@ final class TestChild: SupervisedChild {
     }
 
     func run() async throws {
+        self.children.markRunning(self.id, incarnation: self.incarnation)
         for await command in self.commands {
             switch command {
             case .crash:

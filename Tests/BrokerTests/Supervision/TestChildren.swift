@@ -1,5 +1,6 @@
 import Broker
 import Synchronization
+import Testing
 
 /// Makes test children and injects faults into them, so that supervision tests can crash,
 /// end or stall a child on command and read what each incarnation went through.
@@ -14,7 +15,7 @@ final class TestChildren: Sendable {
         /// Keeps running until cancelled, like a child that ignores `stop()`.
         case ignore
         /// Returns once every party of the barrier has been asked to stop.
-        case exitAfter(StopBarrier)
+        case exitAfter(Barrier)
     }
 
     /// How an incarnation's `run()` ended.
@@ -52,6 +53,7 @@ final class TestChildren: Sendable {
         var starts: [String: Int] = [:]
         var failingStarts: [String: Int] = [:]
         var journal: [Entry] = []
+        var running: [String: Barrier] = [:]
     }
 
     private let state = Mutex(State())
@@ -98,9 +100,39 @@ final class TestChildren: Sendable {
         self.state.withLock { $0.failingStarts[id, default: 0] += count }
     }
 
+    /// Waits until incarnation `incarnation` of each of `ids` has begun its `run()`, so that a
+    /// test stops only children that are running (a child stopped before it ran never runs).
+    func waitUntilRunning(
+        _ ids: String...,
+        incarnation: Int = 1,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        for id in ids {
+            let isRunning = await self.runningBarrier(id, incarnation: incarnation).wait()
+            try #require(isRunning, "\(id)#\(incarnation) never ran", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Notes that an incarnation's `run()` has begun; used by the children.
+    func markRunning(_ id: String, incarnation: Int) {
+        self.runningBarrier(id, incarnation: incarnation).arrive()
+    }
+
     /// Writes a journal line; used by the children.
     func record(_ entry: Entry) {
         self.state.withLock { $0.journal.append(entry) }
+    }
+
+    private func runningBarrier(_ id: String, incarnation: Int) -> Barrier {
+        self.state.withLock { state in
+            let key = "\(id)#\(incarnation)"
+            if let barrier = state.running[key] {
+                return barrier
+            }
+            let barrier = Barrier(parties: 1)
+            state.running[key] = barrier
+            return barrier
+        }
     }
 
     private func send(_ command: TestChild.Command, to id: String) {

@@ -1,9 +1,12 @@
 import Synchronization
 
-/// Lets children that are asked to stop exit only once all of them have been asked, so that a
-/// test proves stops were requested concurrently: stopped one at a time, the first child would
-/// wait for the others until its timeout cancelled it.
-final class StopBarrier: Sendable {
+/// Opens once a number of parties have arrived, so that tests wait on facts instead of sleeping.
+///
+/// Children use one to exit only once all of them have been asked to stop, which proves the
+/// stops were requested concurrently: stopped one at a time, the first child would wait for the
+/// others until its timeout cancelled it. ``TestChildren`` uses one per incarnation to tell a
+/// test that the child's `run()` has begun.
+final class Barrier: Sendable {
     private struct State {
         var remaining: Int
         var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
