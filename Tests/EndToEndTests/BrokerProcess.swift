@@ -20,7 +20,7 @@ final class BrokerProcess: Sendable {
 
     let process: Process
     let workingDirectory: URL
-    private let output = Mutex<String>("")
+    private let output = OutputBuffer()
     let port: Int
 
     /// Starts `broker serve` with `environment` on port 0 and waits for its "listening" line.
@@ -46,13 +46,13 @@ final class BrokerProcess: Sendable {
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if !data.isEmpty { output.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+            if !data.isEmpty { output.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
         }
         try process.run()
         let deadline = ContinuousClock.now + .seconds(30)
         var found: Int?
         while found == nil, ContinuousClock.now < deadline, process.isRunning {
-            found = output.withLock { text in
+            found = output.text.withLock { text in
                 text.range(of: "broker listening on http://127.0.0.1:").flatMap { range in
                     Int(text[range.upperBound...].prefix { $0.isNumber })
                 }
@@ -61,7 +61,7 @@ final class BrokerProcess: Sendable {
         }
         guard let found else {
             process.terminate()
-            throw BrokerProcessError.didNotStart(output.withLock { $0 })
+            throw BrokerProcessError.didNotStart(output.text.withLock { $0 })
         }
         self.port = found
     }
@@ -106,6 +106,11 @@ final class BrokerProcess: Sendable {
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
+}
+
+/// The child's standard output so far, appended from the pipe's handler thread.
+final class OutputBuffer: Sendable {
+    let text = Mutex<String>("")
 }
 
 enum BrokerProcessError: Error {

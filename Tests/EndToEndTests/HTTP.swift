@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// A small JSON-over-HTTP client for the end-to-end tests, independent of the server's code.
 struct HTTP {
@@ -23,6 +24,6 @@ struct HTTP {
         let body = try await response.body.collect(upTo: 10 << 20)
         var headers: [String: String] = [:]
         for header in response.headers { headers[header.name.lowercased()] = header.value }
-        return Answer(status: Int(response.status.code), headers: headers, body: Data(buffer: body))
+        return Answer(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
     }
 }

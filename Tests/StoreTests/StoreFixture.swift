@@ -21,6 +21,7 @@ struct StoreFixture {
     }
 
     /// Opens the store, runs its writer while `body` runs, then stops the writer.
+    @discardableResult
     func withStore<T: Sendable>(
         sync: SyncMode = .normal, _ body: @Sendable (SQLiteStore) async throws -> T
     ) async throws -> T {

@@ -5,14 +5,14 @@ import Testing
 /// happened instead of sleeping.
 struct EventRecorder {
     /// How a child exited, without the error, so entries compare with `==`.
-    enum ExitKind: Equatable, Sendable {
+    enum ExitKind: Hashable, Sendable {
         case normal
         case shutdown
         case abnormal
     }
 
     /// A ``SupervisorEvent`` reduced to what tests compare.
-    enum Entry: Equatable, Sendable, CustomStringConvertible {
+    enum Entry: Hashable, Sendable, CustomStringConvertible {
         case started(String, Int)
         case exited(String, Int, ExitKind)
         case startFailed(String)

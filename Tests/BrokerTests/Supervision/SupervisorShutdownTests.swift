@@ -78,7 +78,7 @@ struct SupervisorShutdownTests {
 
     @Test func gracefulShutdownOfAServiceGroupStopsChildrenInReverseStartOrder() async throws {
         let children = TestChildren()
-        var recorder = EventRecorder()
+        let recorder = EventRecorder()
         let supervisor = Supervisor(
             children: ["A", "B", "C"].map { children.spec($0) },
             logger: RecordingLogHandler.silent,
