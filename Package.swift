@@ -82,6 +82,7 @@ let package = Package(
             name: "BrokerTests",
             dependencies: [
                 "Broker",
+                "Store",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

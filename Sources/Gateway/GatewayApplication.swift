@@ -52,6 +52,7 @@ package func buildRouter(
     }
     let protected = api.group().add(middleware: BearerAuthenticator(tokens: dependencies.tokens, store: store))
     users.addProtectedRoutes(to: protected)
+    ConversationsController(store: store, configuration: configuration).addProtectedRoutes(to: protected)
     sessions.addProtectedRoutes(to: protected)
     return router
 }

@@ -18,6 +18,16 @@ package enum Routes {
         Route(method: "GET", path: "/api/users/me", summary: "the signed-in user"),
         Route(method: "POST", path: "/api/login", summary: "sign in; answers a JWT"),
         Route(method: "POST", path: "/api/logout", summary: "revoke the presented token"),
+        Route(method: "POST", path: "/api/conversations", summary: "get or create the conversation with a user"),
+        Route(method: "GET", path: "/api/conversations", summary: "the caller's conversations, newest activity first"),
+        Route(
+            method: "POST", path: "/api/conversations/:id/messages",
+            summary: "send a message (participants; client_id makes resends idempotent)"
+        ),
+        Route(
+            method: "GET", path: "/api/conversations/:id/messages",
+            summary: "history (?before_id=, ?after_id=, ?limit=), ascending"
+        ),
         Route(method: "GET", path: "/api/sent_mails", summary: "mails sent by the local mailer (development)"),
         Route(method: "GET", path: "/sent_mails", summary: "HTML preview of the local mailer's mails"),
         Route(method: "GET", path: "/healthz", summary: "process alive"),

@@ -11,10 +11,11 @@ import Synchronization
 /// ever created. A crashed child is restarted alone under its ``RestartPolicy``; making its new
 /// instance happens in the child's own task, so a slow restart never blocks the others.
 ///
-/// Restarts are counted per child id, so that one bad conversation exhausts only its own
-/// budget, and against a global ceiling. This departs from OTP, which counts all children of a
-/// `simple_one_for_one` supervisor together. Past either limit the supervisor stops all its
-/// children and throws ``SupervisorError/intensityExceeded(child:)``.
+/// Restarts are counted per child id, so that a crash-looping child is caught by its own limit
+/// however many siblings it has, and against a global ceiling, so that many children failing
+/// together (the store being down) are caught too. This departs from OTP, which counts all
+/// children of a `simple_one_for_one` supervisor together. Past either limit the supervisor
+/// stops all its children and throws ``SupervisorError/intensityExceeded(child:)``.
 ///
 /// On graceful shutdown (when not itself supervised) or ``stop()``, all children are stopped
 /// **concurrently**, as OTP's `terminate_dynamic_children/1` does, each through `stop()` and
@@ -30,7 +31,9 @@ import Synchronization
 ///
 /// - Important: Starting a child whose id is already present throws
 ///   ``SupervisorError/duplicateChild(child:)``; it never returns the existing child. Callers
-///   that need get-or-start semantics keep that map themselves (the directory does).
+///   that need get-or-start semantics keep that map themselves (the directory does). `run()`
+///   may be called once; a parent that restarts this supervisor makes a fresh one, so whoever
+///   starts children must get the new instance (register it from ``ChildSpec/start``).
 package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, SupervisedChild {
     private typealias Group = ThrowingDiscardingTaskGroup<any Error>
 
@@ -188,15 +191,14 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
         }
 
         let handle = try self.state.withLock { state throws(SupervisorError<ID>) -> ChildHandle in
-            guard var entry = state.children[id], entry.token == token else {
-                throw .childNotFound(child: id)
-            }
             switch state.phase {
             case .idle, .running:
                 break
             case .stopping, .stopped:
-                state.children[id] = nil
                 throw .notRunning
+            }
+            guard var entry = state.children[id], entry.token == token else {
+                throw .childNotFound(child: id)
             }
             entry.incarnation = 1
             let handle = self.makeHandle(id: id, incarnation: 1, child: child, shutdown: spec.shutdown)

@@ -23,8 +23,10 @@ import Synchronization
 /// let root = Supervisor(
 ///     strategy: .restForOne,
 ///     children: [
-///         ChildSpec(id: "directory", restart: .permanent) { Directory(store: store) },
-///         ChildSpec(id: "actors", restart: .permanent) { ActorsSupervisor(store: store) },
+///         ChildSpec(id: "directory", restart: .permanent) { try await ConversationDirectory(store: store) },
+///         ChildSpec(id: "conversations", restart: .permanent, shutdown: .graceful(timeout: .seconds(30))) {
+///             DynamicSupervisor<ConversationID>(logger: logger)
+///         },
 ///     ],
 ///     logger: logger
 /// )

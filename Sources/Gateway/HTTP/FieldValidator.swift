@@ -30,6 +30,28 @@ package struct FieldValidator {
         }
     }
 
+    /// Message content: a non-blank string of at most `maxLength` characters, kept as sent (not trimmed).
+    package mutating func requiredContent(_ field: String, maxLength: Int) -> String? {
+        switch object[field] {
+        case .none, .some(.null):
+            errors.add(field, ValidationErrors.Message.blank)
+            return nil
+        case .some(.string(let value)):
+            if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                errors.add(field, ValidationErrors.Message.blank)
+                return nil
+            }
+            if value.count > maxLength {
+                errors.add(field, ValidationErrors.Message.tooLong(maxLength))
+                return nil
+            }
+            return value
+        case .some:
+            errors.add(field, ValidationErrors.Message.invalid)
+            return nil
+        }
+    }
+
     /// An optional string of at most `maxLength` characters; `nil` when absent or null.
     package mutating func optionalString(_ field: String, maxLength: Int) -> String? {
         switch object[field] {

@@ -66,6 +66,76 @@ enum Payloads {
         }
     }
 
+    /// A conversation as seen by `viewer`: read positions are the viewer's and the other participant's.
+    struct ConversationBody: Encodable {
+        var conversation: Conversation
+        var viewer: UserID
+
+        init(_ conversation: Conversation, viewer: UserID) {
+            self.conversation = conversation
+            self.viewer = viewer
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, status
+            case senderID = "sender_id"
+            case recipientID = "recipient_id"
+            case insertedAt = "inserted_at"
+            case lastMessageID = "last_message_id"
+            case lastReadID = "last_read_id"
+            case peerLastReadID = "peer_last_read_id"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(conversation.id.rawValue, forKey: .id)
+            try container.encode(conversation.senderID.rawValue, forKey: .senderID)
+            try container.encode(conversation.recipientID.rawValue, forKey: .recipientID)
+            try container.encode(conversation.status, forKey: .status)
+            try container.encode(conversation.insertedAt.rfc3339, forKey: .insertedAt)
+            try container.encode(conversation.lastMessageID?.rawValue, forKey: .lastMessageID)
+            try container.encode(conversation.lastReadID(of: viewer)?.rawValue, forKey: .lastReadID)
+            try container.encode(
+                conversation.lastReadID(of: conversation.peer(of: viewer))?.rawValue, forKey: .peerLastReadID
+            )
+        }
+    }
+
+    /// A message on the wire; `client_id` is null when not given.
+    struct MessageBody: Encodable {
+        var message: Message
+
+        init(_ message: Message) { self.message = message }
+
+        enum CodingKeys: String, CodingKey {
+            case id, content, date
+            case conversationID = "conversation_id"
+            case senderID = "sender_id"
+            case clientID = "client_id"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(message.id.rawValue, forKey: .id)
+            try container.encode(message.conversationID.rawValue, forKey: .conversationID)
+            try container.encode(message.senderID.rawValue, forKey: .senderID)
+            try container.encode(message.content, forKey: .content)
+            try container.encode(message.insertedAt.rfc3339, forKey: .date)
+            try container.encode(message.clientID, forKey: .clientID)
+        }
+    }
+
+    /// A page of history: `{"data": [...], "has_more": bool}`.
+    struct MessagePage: Encodable {
+        var data: [MessageBody]
+        var hasMore: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case data
+            case hasMore = "has_more"
+        }
+    }
+
     /// Encodes a value as a JSON response.
     static func response<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()

@@ -2,6 +2,7 @@ import Broker
 import ServiceLifecycle
 import Testing
 
+/// Children started on demand under ``DynamicSupervisor``, with injected faults.
 @Suite(.timeLimit(.minutes(1)))
 struct DynamicSupervisorTests {
     private func makeSupervisor(
@@ -68,7 +69,9 @@ struct DynamicSupervisorTests {
         )
         // Shutdown is concurrent, so only the set of final exits is fixed.
         #expect(
-            Set(log.dropFirst(6)) == [.exited("a", 1, .shutdown), .exited("b", 2, .shutdown), .exited("c", 1, .shutdown)]
+            Set(log.dropFirst(6)) == [
+                .exited("a", 1, .shutdown), .exited("b", 2, .shutdown), .exited("c", 1, .shutdown),
+            ]
         )
         #expect(log.count == 9)
         #expect(children.journal(of: "a") == [.started("a", 1), .stopRequested("a", 1), .ended("a", 1, .stopped)])

@@ -6,19 +6,28 @@ import Testing
 struct EventRecorder {
     /// How a child exited, without the error, so entries compare with `==`.
     enum ExitKind: Hashable, Sendable {
+        /// ``ExitReason/normal``.
         case normal
+        /// ``ExitReason/shutdown``.
         case shutdown
+        /// ``ExitReason/abnormal(_:)``, whatever the error.
         case abnormal
     }
 
     /// A ``SupervisorEvent`` reduced to what tests compare.
     enum Entry: Hashable, Sendable, CustomStringConvertible {
+        /// ``SupervisorEvent/childStarted(id:incarnation:)``.
         case started(String, Int)
+        /// ``SupervisorEvent/childExited(id:incarnation:reason:)``.
         case exited(String, Int, ExitKind)
+        /// ``SupervisorEvent/childStartFailed(id:error:)``.
         case startFailed(String)
+        /// ``SupervisorEvent/restarting(id:reason:restartCount:)``.
         case restarting(String, count: Int)
+        /// ``SupervisorEvent/escalated(id:)``.
         case escalated(String)
 
+        /// Reduces `event` to what tests compare.
         init(_ event: SupervisorEvent<String>) {
             switch event {
             case .childStarted(let id, let incarnation):
@@ -40,6 +49,7 @@ struct EventRecorder {
             }
         }
 
+        /// A compact rendering for failure messages.
         var description: String {
             switch self {
             case .started(let id, let n): "started(\(id)#\(n))"
@@ -58,6 +68,7 @@ struct EventRecorder {
     private var iterator: AsyncStream<SupervisorEvent<String>>.Iterator
     private let continuation: AsyncStream<SupervisorEvent<String>>.Continuation
 
+    /// Creates a recorder with nothing recorded.
     init() {
         let (stream, continuation) = AsyncStream.makeStream(of: SupervisorEvent<String>.self)
         self.iterator = stream.makeAsyncIterator()

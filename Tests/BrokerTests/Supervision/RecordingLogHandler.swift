@@ -5,8 +5,11 @@ import Synchronization
 struct RecordingLogHandler: LogHandler {
     /// One kept entry.
     struct Record: Sendable {
+        /// The entry's level.
         var level: Logger.Level
+        /// The entry's message.
         var message: String
+        /// The handler's metadata merged with the entry's.
         var metadata: Logger.Metadata
     }
 
@@ -19,20 +22,26 @@ struct RecordingLogHandler: LogHandler {
             self.records.withLock { $0 }
         }
 
+        /// Keeps one entry.
         func append(_ record: Record) {
             self.records.withLock { $0.append(record) }
         }
     }
 
+    /// Where entries go.
     let store: Store
+    /// The handler's own metadata.
     var metadata: Logger.Metadata = [:]
+    /// Everything is kept.
     var logLevel: Logger.Level = .trace
 
+    /// Reads and writes one metadata value.
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { self.metadata[key] }
         set { self.metadata[key] = newValue }
     }
 
+    /// Keeps `event` in the store.
     func log(event: LogEvent) {
         self.store.append(
             Record(

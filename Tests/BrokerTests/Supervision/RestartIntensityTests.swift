@@ -1,6 +1,7 @@
 import Broker
 import Testing
 
+/// The sliding window of ``RestartIntensity``, with a manual clock and no I/O.
 @Suite(.timeLimit(.minutes(1)))
 struct RestartIntensityTests {
     @Test func allowsAtMostMaxRestartsWithinThePeriod() {

@@ -1,8 +1,10 @@
 import Broker
 import Testing
 
+/// OTP's `do_restart/3` table.
 @Suite(.timeLimit(.minutes(1)))
 struct RestartPolicyTests {
+    /// Every policy against every kind of exit, with the expected decision.
     static let cases: [(RestartPolicy, ExitReason, Bool)] = [
         (.permanent, .normal, true),
         (.permanent, .shutdown, true),

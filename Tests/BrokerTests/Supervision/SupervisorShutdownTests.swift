@@ -2,6 +2,7 @@ import Broker
 import ServiceLifecycle
 import Testing
 
+/// Ordered shutdown of the static ``Supervisor``: `stop()`, timeouts, graceful shutdown and nesting.
 @Suite(.timeLimit(.minutes(1)))
 struct SupervisorShutdownTests {
     @Test func stopStopsChildrenOneAtATimeInReverseStartOrder() async throws {
@@ -150,7 +151,9 @@ struct SupervisorShutdownTests {
             ]
         )
         let log = await recorder.finish()
-        #expect(log.suffix(3) == [.exited("B", 1, .shutdown), .exited("inner", 1, .shutdown), .exited("A", 1, .shutdown)])
+        #expect(
+            log.suffix(3) == [.exited("B", 1, .shutdown), .exited("inner", 1, .shutdown), .exited("A", 1, .shutdown)]
+        )
     }
 
     @Test func crashOfANestedSupervisorPastItsIntensityIsACrashForItsParent() async throws {

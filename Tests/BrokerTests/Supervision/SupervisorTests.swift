@@ -2,6 +2,7 @@ import Broker
 import Logging
 import Testing
 
+/// Strategies, restart policies, intensity and reports of the static ``Supervisor``, with injected faults.
 @Suite(.timeLimit(.minutes(1)))
 struct SupervisorTests {
     private func makeSupervisor(

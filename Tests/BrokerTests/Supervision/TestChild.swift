@@ -5,8 +5,11 @@ import Broker
 final class TestChild: SupervisedChild {
     /// What a test or the supervisor tells the child.
     enum Command: Sendable {
+        /// Throw ``InjectedFault`` from `run()`.
         case crash
+        /// Return from `run()`.
         case exitNormally
+        /// The supervisor's stop request, answered under the child's stop behavior.
         case stop
     }
 
@@ -17,6 +20,7 @@ final class TestChild: SupervisedChild {
     private let commands: AsyncStream<Command>
     private let commandContinuation: AsyncStream<Command>.Continuation
 
+    /// Creates incarnation `incarnation` of `id`, reporting to `children`.
     init(id: String, incarnation: Int, onStop: TestChildren.StopBehavior, children: TestChildren) {
         self.id = id
         self.incarnation = incarnation
@@ -30,6 +34,7 @@ final class TestChild: SupervisedChild {
         self.commandContinuation.yield(command)
     }
 
+    /// Runs until a command, a stop request or cancellation ends it.
     func run() async throws {
         self.children.markRunning(self.id, incarnation: self.incarnation)
         for await command in self.commands {
@@ -60,6 +65,7 @@ final class TestChild: SupervisedChild {
         throw CancellationError()
     }
 
+    /// Notes the stop request and hands it to `run()`.
     func stop() async {
         self.children.record(.stopRequested(self.id, self.incarnation))
         if case .exitAfter(let barrier) = self.onStop {

@@ -39,6 +39,7 @@ final class TestChildren: Sendable {
         /// Incarnation `n`'s `run()` ended.
         case ended(String, Int, Ending)
 
+        /// A compact rendering for failure messages.
         var description: String {
             switch self {
             case .started(let id, let n): "started(\(id)#\(n))"

@@ -8,14 +8,17 @@ final class TestClock: Clock, Sendable {
         /// Time since the clock's origin.
         var offset: Duration
 
+        /// The instant `duration` later.
         func advanced(by duration: Duration) -> Self {
             Self(offset: self.offset + duration)
         }
 
+        /// The time from this instant to `other`.
         func duration(to other: Self) -> Duration {
             other.offset - self.offset
         }
 
+        /// Orders instants by their offset.
         static func < (lhs: Self, rhs: Self) -> Bool {
             lhs.offset < rhs.offset
         }
