@@ -1,27 +1,105 @@
 import Logging
 import Store
 
-/// The broker's supervision root, in start order: the Mailer (permanent: the outbox must keep draining).
-/// The user and conversation supervisors join it as they are built.
+/// The broker's actor tree and its entry points for the edges.
 ///
-/// The root `ServiceGroup` owns and stops it; an escalation past its intensity ends `run()` with an error,
-/// which ends the process non-zero for the operating system's supervisor to restart.
-package enum BrokerRoot {
-    /// Builds the root supervisor.
-    package static func makeSupervisor(
-        store: any Store, mailAdapter: any MailAdapter, logger: Logger, mailPollInterval: Duration = .seconds(1)
-    ) -> Supervisor<String> {
-        let mailerLogger = logger
-        return Supervisor(
+/// Its root supervisor, in start order: the Mailer (permanent: the outbox must keep draining), the
+/// conversation supervisor (a dynamic supervisor of ``ConversationActor``s, permanent), and the idle sweeper
+/// that stops conversation actors nobody used for `conversationIdleTimeout`. The user directory holds the
+/// ``UserActor``s; they do no I/O and cannot fail, so they need no restarts of their own.
+///
+/// The root `ServiceGroup` owns and stops the root supervisor; an escalation past its intensity ends `run()`
+/// with an error, which ends the process non-zero for the operating system's supervisor to restart.
+package final class BrokerRoot: Sendable {
+    /// Settings of the tree.
+    package struct Configuration: Sendable {
+        /// How often the mailer looks at the outbox when idle.
+        package var mailPollInterval: Duration = .seconds(1)
+        /// A conversation actor unused this long is stopped.
+        package var conversationIdleTimeout: Duration = .seconds(60)
+        /// Queued sends per conversation before new ones get `unavailable`.
+        package var conversationMailbox: Int = 4_096
+        /// Test hook for injected crashes.
+        package var faults: FaultInjection?
+
+        /// The defaults.
+        package init() {}
+    }
+
+    /// Online users on this node.
+    package let users = UserDirectory()
+    /// Active conversations on this node.
+    package let conversations: ConversationDirectory
+    /// The root supervisor, to run under the process's `ServiceGroup`.
+    package let supervisor: Supervisor<String>
+
+    /// Builds the tree (nothing runs until `supervisor` does).
+    package init(
+        store: any Store, mailAdapter: any MailAdapter, encoder: any PushEncoder, configuration: Configuration,
+        logger: Logger
+    ) {
+        let users = self.users
+        let conversations = ConversationDirectory { id in
+            ConversationActor(
+                id: id, store: store, users: users, encoder: encoder, logger: logger,
+                mailboxCapacity: configuration.conversationMailbox, faults: configuration.faults
+            )
+        }
+        self.conversations = conversations
+        let idle = configuration.conversationIdleTimeout
+        self.supervisor = Supervisor(
             strategy: .oneForOne,
             maxRestarts: 3,
             period: .seconds(5),
             children: [
-                ChildSpec(id: "mailer", restart: .permanent, shutdown: .graceful(timeout: .seconds(5))) {
-                    Mailer(store: store, adapter: mailAdapter, logger: mailerLogger, pollInterval: mailPollInterval)
-                }
+                ChildSpec(id: "mailer", restart: .permanent) {
+                    Mailer(store: store, adapter: mailAdapter, logger: logger, pollInterval: configuration.mailPollInterval)
+                },
+                ChildSpec(id: "conversations", restart: .permanent, shutdown: .graceful(timeout: .seconds(10))) {
+                    let supervisor = DynamicSupervisor<ConversationDirectory.ChildKey>(
+                        maxRestartsPerChild: 3, maxRestarts: 1_000, period: .seconds(5), logger: logger
+                    )
+                    await conversations.adopt(supervisor)
+                    return supervisor
+                },
+                ChildSpec(id: "conversation-sweeper", restart: .permanent, shutdown: .cancelImmediately) {
+                    IdleSweeper(interval: idle / 2) { await conversations.sweepIdle(olderThan: .now - idle) }
+                },
             ],
             logger: logger
         )
     }
+
+    /// Sends a message through its conversation's actor: stored, then delivered, then answered.
+    /// - Throws: ``BrokerError``.
+    package func send(_ request: SendRequest, in conversation: ConversationID) async throws -> StoredMessage {
+        for _ in 0..<3 {
+            let actor = try await conversations.actor(for: conversation)
+            do {
+                return try await actor.send(request)
+            } catch is ConversationActorStopped {
+                continue  // it stopped (idle) between lookup and send: look up again
+            }
+        }
+        throw BrokerError.unavailable
+    }
+}
+
+/// Runs `work` every `interval` until stopped: one sweep for all actors instead of a timer each.
+struct IdleSweeper: SupervisedChild {
+    let interval: Duration
+    let work: @Sendable () async -> Void
+
+    func run() async throws {
+        while true {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            await work()
+        }
+    }
+
+    func stop() async {}
 }

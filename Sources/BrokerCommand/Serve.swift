@@ -20,15 +20,21 @@ struct Serve: AsyncParsableCommand {
             throw ConfigurationError(message: "BROKER_MAILER=smtp is not available in this build yet; use local")
         }
         let store = try makeStore(for: try settings.storeConfiguration(), logger: logger)
+        var brokerConfiguration = BrokerRoot.Configuration()
+        brokerConfiguration.conversationIdleTimeout = .seconds(settings.idleTimeout)
+        let broker = BrokerRoot(
+            store: store, mailAdapter: LocalMailAdapter(), encoder: FrameEncoder(), configuration: brokerConfiguration,
+            logger: logger
+        )
         let dependencies = GatewayDependencies(
             store: store,
             tokens: try await TokenService(
                 secret: try settings.resolveJWTSecret(), timeToLive: .seconds(settings.tokenTTL), store: store
             ),
             hasher: try await PasswordHasher(cost: UInt8(settings.bcryptCost)),
-            readiness: Readiness()
+            readiness: Readiness(),
+            broker: broker
         )
-        let root = BrokerRoot.makeSupervisor(store: store, mailAdapter: LocalMailAdapter(), logger: logger)
         let app = buildApplication(
             configuration: settings.gatewayConfiguration, dependencies: dependencies, logger: logger
         ) { channel in
@@ -41,8 +47,11 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: store),
-                    .init(service: root),
+                    .init(service: broker.supervisor),
                     .init(service: app),
+                    .init(
+                        service: SocketSweeper(registry: dependencies.connections, idleTimeout: .seconds(settings.idleTimeout))
+                    ),
                     .init(service: DrainSignal(readiness: dependencies.readiness)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -18,6 +18,9 @@ struct Settings: Sendable {
     var authBurst = 20
     var maxMessageLength = 10_000
     var shutdownGrace = 25
+    var maxFrameBytes = 65_536
+    var outboundQueue = 1_024
+    var idleTimeout = 60
     var sync = SyncMode.full
     var bcryptCost = 12
     var logLevel = "info"
@@ -60,6 +63,9 @@ struct Settings: Sendable {
         authBurst = try integer("BROKER_AUTH_BURST", authBurst, range: 1...1_000_000)
         maxMessageLength = try integer("BROKER_MAX_MESSAGE_LENGTH", maxMessageLength, range: 1...1_000_000)
         shutdownGrace = try integer("BROKER_SHUTDOWN_GRACE", shutdownGrace, range: 1...3_600)
+        maxFrameBytes = try integer("BROKER_MAX_FRAME_BYTES", maxFrameBytes, range: 1_024...16_777_216)
+        outboundQueue = try integer("BROKER_OUTBOUND_QUEUE", outboundQueue, range: 1...1_000_000)
+        idleTimeout = try integer("BROKER_IDLE_TIMEOUT", idleTimeout, range: 1...86_400)
         if let raw = string("BROKER_SYNC") {
             guard let mode = SyncMode(rawValue: raw) else {
                 throw ConfigurationError(message: "BROKER_SYNC must be full or normal")
@@ -86,6 +92,9 @@ struct Settings: Sendable {
         configuration.localMailer = mailer == "local"
         configuration.mailFrom = mailFrom
         configuration.maxMessageLength = maxMessageLength
+        configuration.socket.maxFrameBytes = maxFrameBytes
+        configuration.socket.outboundQueue = outboundQueue
+        configuration.socket.idleTimeout = .seconds(idleTimeout)
         return configuration
     }
 

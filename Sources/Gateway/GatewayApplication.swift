@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdWebSocket
+import Broker
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -15,13 +16,22 @@ package struct GatewayDependencies: Sendable {
     package var hasher: PasswordHasher
     /// Draining flag.
     package var readiness: Readiness
+    /// The actor tree.
+    package var broker: BrokerRoot
+    /// Every open socket.
+    package var connections: ConnectionRegistry
 
     /// Bundles the dependencies.
-    package init(store: any Store, tokens: TokenService, hasher: PasswordHasher, readiness: Readiness) {
+    package init(
+        store: any Store, tokens: TokenService, hasher: PasswordHasher, readiness: Readiness, broker: BrokerRoot,
+        connections: ConnectionRegistry = ConnectionRegistry()
+    ) {
         self.store = store
         self.tokens = tokens
         self.hasher = hasher
         self.readiness = readiness
+        self.broker = broker
+        self.connections = connections
     }
 }
 
@@ -50,9 +60,16 @@ package func buildRouter(
         mails.addAPIRoutes(to: api)
         mails.addPreviewRoute(to: router)
     }
-    let protected = api.group().add(middleware: BearerAuthenticator(tokens: dependencies.tokens, store: store))
+    let authenticator = BearerAuthenticator(tokens: dependencies.tokens, store: store)
+    let protected = api.group().add(middleware: authenticator)
     users.addProtectedRoutes(to: protected)
-    ConversationsController(store: store, configuration: configuration).addProtectedRoutes(to: protected)
+    ConversationsController(store: store, broker: dependencies.broker, configuration: configuration)
+        .addProtectedRoutes(to: protected)
+    SocketEndpoint(
+        authenticator: authenticator, broker: dependencies.broker, registry: dependencies.connections,
+        readiness: dependencies.readiness, configuration: configuration.socket,
+        maxMessageLength: configuration.maxMessageLength
+    ).addRoute(to: router)
     sessions.addProtectedRoutes(to: protected)
     return router
 }
@@ -65,6 +82,12 @@ package func buildApplication(
     let router = buildRouter(configuration: configuration, dependencies: dependencies)
     return Application(
         router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: router,
+            configuration: .init(
+                ws: WebSocketServerConfiguration(maxFrameSize: configuration.socket.maxFrameBytes, autoPing: .disabled)
+            )
+        ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
         services: services,
         onServerRunning: onServerRunning,

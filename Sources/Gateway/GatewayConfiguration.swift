@@ -17,6 +17,9 @@ package struct GatewayConfiguration: Sendable {
     /// Longest message content in characters.
     package var maxMessageLength: Int = 10_000
 
+    /// WebSocket limits.
+    package var socket = SocketConfiguration()
+
     /// The defaults of contract §4.
     package init() {}
 }

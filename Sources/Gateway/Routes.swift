@@ -30,6 +30,7 @@ package enum Routes {
         ),
         Route(method: "GET", path: "/api/sent_mails", summary: "mails sent by the local mailer (development)"),
         Route(method: "GET", path: "/sent_mails", summary: "HTML preview of the local mailer's mails"),
+        Route(method: "GET", path: "/socket/websocket", summary: "Phoenix Channels WebSocket (?token=, ?vsn=)"),
         Route(method: "GET", path: "/healthz", summary: "process alive"),
         Route(method: "GET", path: "/readyz", summary: "store reachable and not draining"),
     ]

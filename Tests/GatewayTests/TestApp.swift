@@ -1,4 +1,5 @@
 import Foundation
+import Broker
 import Gateway
 import Hummingbird
 import HummingbirdTesting
@@ -35,11 +36,15 @@ struct TestApp {
         configuration.authBurst = authBurst
         configuration.localMailer = localMailer
         configuration.maxBodyBytes = maxBodyBytes
+        let broker = BrokerRoot(
+            store: store, mailAdapter: LocalMailAdapter(), encoder: FrameEncoder(), configuration: .init(), logger: logger
+        )
         let dependencies = GatewayDependencies(
-            store: store, tokens: tokens, hasher: try await PasswordHasher(cost: 4), readiness: Readiness()
+            store: store, tokens: tokens, hasher: try await PasswordHasher(cost: 4), readiness: Readiness(),
+            broker: broker
         )
         let app = buildApplication(
-            configuration: configuration, dependencies: dependencies, services: [store], logger: logger
+            configuration: configuration, dependencies: dependencies, services: [store, broker.supervisor], logger: logger
         )
         let testApp = TestApp(store: store, tokens: tokens, directory: directory)
         try await app.test(.router) { client in

@@ -11,6 +11,8 @@ package struct BrokerRequestContext: RequestContext, WebSocketRequestContext, Re
     public let remoteAddress: SocketAddress?
     /// The caller, once a valid bearer token was checked.
     package var identity: Identity?
+    /// Shared with the upgraded socket: who it is and which serializer it speaks.
+    let upgrade = UpgradeState()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

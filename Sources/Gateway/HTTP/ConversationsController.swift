@@ -1,3 +1,4 @@
+import Broker
 import Hummingbird
 import Store
 
@@ -5,6 +6,7 @@ import Store
 /// conversation's messages: `POST` and `GET /api/conversations/:id/messages`.
 struct ConversationsController {
     let store: any Store
+    let broker: BrokerRoot
     let configuration: GatewayConfiguration
 
     /// The longest accepted `client_id`.
@@ -54,15 +56,20 @@ struct ConversationsController {
         let clientID = fields.optionalString("client_id", maxLength: Self.maxClientIDLength)
         try fields.check()
         guard let content else { throw APIError.internalError }
-        let draft = NewMessage(conversationID: conversation.id, senderID: caller.id, content: content, clientID: clientID)
-        guard let result = try await store.insertMessages([draft]).first else { throw APIError.internalError }
-        switch result {
-        case .success(.created(let message)):
+        let request = SendRequest(sender: caller.id, recipient: nil, content: content, clientID: clientID, socket: nil)
+        let stored: StoredMessage
+        do {
+            stored = try await broker.send(request, in: conversation.id)
+        } catch BrokerError.notParticipant {
+            throw APIError.forbidden("not a participant")
+        } catch {
+            throw APIError.unavailable("unavailable; retry with the same client_id")
+        }
+        switch stored {
+        case .created(let message):
             return try Payloads.response(Payloads.DataEnvelope(data: Payloads.MessageBody(message)), status: .created)
-        case .success(.existing(let message)):
+        case .existing(let message):
             return try Payloads.response(Payloads.DataEnvelope(data: Payloads.MessageBody(message)), status: .ok)
-        case .failure(let error):
-            throw error
         }
     }
 

@@ -25,6 +25,11 @@ final class FlakyAdapter: MailAdapter {
     }
 }
 
+/// Encodes nothing: these tests deliver no messages.
+struct NullEncoder: PushEncoder {
+    func encodeReceive(_ message: Message) -> EncodedPush { EncodedPush(event: "receive_msg", payload: .init()) }
+}
+
 @Suite(.timeLimit(.minutes(1)))
 struct MailerTests {
     func withStore(_ body: @Sendable (any Store) async throws -> Void) async throws {
@@ -83,10 +88,12 @@ struct MailerTests {
 
     @Test func theSupervisedMailerDeliversMailWrittenWhileItRuns() async throws {
         try await withStore { store in
-            let root = BrokerRoot.makeSupervisor(
-                store: store, mailAdapter: LocalMailAdapter(), logger: Logger(label: "test"),
-                mailPollInterval: .milliseconds(10)
-            )
+            var configuration = BrokerRoot.Configuration()
+            configuration.mailPollInterval = .milliseconds(10)
+            let root = BrokerRoot(
+                store: store, mailAdapter: LocalMailAdapter(), encoder: NullEncoder(), configuration: configuration,
+                logger: Logger(label: "test")
+            ).supervisor
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await root.run() }
                 try await register("late@b.io", in: store)

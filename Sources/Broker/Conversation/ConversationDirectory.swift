@@ -1,0 +1,115 @@
+import Logging
+import Store
+
+/// The registry of active conversations: ``ConversationActor`` by conversation id, started on demand under a
+/// dynamic supervisor, stopped by ``sweepIdle(olderThan:)``.
+///
+/// Get-or-start is atomic (this actor creates the handle without suspending in between), so there is never
+/// more than one actor per conversation. A crashed actor is replaced by its supervisor's restart, which
+/// registers the fresh instance here; until then lookups wait briefly, then answer
+/// ``BrokerError/unavailable``.
+package actor ConversationDirectory {
+    /// A child of the conversation supervisor: the conversation and which start of it this is.
+    package struct ChildKey: Hashable, Sendable {
+        /// The conversation.
+        package var conversation: ConversationID
+        /// Increments each time the conversation is started after an idle stop.
+        package var serial: UInt64
+    }
+
+    private struct Entry {
+        var key: ChildKey
+        var actor: ConversationActor
+    }
+
+    private let makeActor: @Sendable (ConversationID) -> ConversationActor
+    private var supervisor: DynamicSupervisor<ChildKey>?
+    private var entries: [ConversationID: Entry] = [:]
+    private var serial: UInt64 = 0
+
+    /// Creates a directory; `makeActor` builds a fresh actor for a conversation (on first use and on restart).
+    package init(makeActor: @escaping @Sendable (ConversationID) -> ConversationActor) {
+        self.makeActor = makeActor
+    }
+
+    /// Hands the directory the (new) supervisor its actors run under; the old one's actors are gone.
+    package func adopt(_ supervisor: DynamicSupervisor<ChildKey>) {
+        self.supervisor = supervisor
+        entries.removeAll()
+    }
+
+    /// The running actor of a conversation, started if needed.
+    /// - Throws: ``BrokerError/unavailable`` while the conversation's actor restarts or the tree is down.
+    package func actor(for id: ConversationID) async throws -> ConversationActor {
+        for _ in 0..<100 {
+            if let entry = entries[id] {
+                if entry.actor.isRunning { return entry.actor }
+                // Crashed (its supervisor is restarting it) or stopping: wait a moment for the replacement.
+                try await Task.sleep(for: .milliseconds(10))
+                continue
+            }
+            return try await start(id)
+        }
+        throw BrokerError.unavailable
+    }
+
+    private func start(_ id: ConversationID) async throws -> ConversationActor {
+        guard let supervisor else { throw BrokerError.unavailable }
+        serial += 1
+        let key = ChildKey(conversation: id, serial: serial)
+        let actor = makeActor(id)
+        entries[id] = Entry(key: key, actor: actor)
+        let first = FirstStart(actor)
+        let spec = ChildSpec<ChildKey>(id: key, restart: .transient, shutdown: .graceful(timeout: .seconds(5))) {
+            [weak self, makeActor] in
+            if let actor = first.take() { return actor }
+            let fresh = makeActor(id)
+            await self?.replace(key, with: fresh)
+            return fresh
+        }
+        do {
+            try await supervisor.startChild(spec)
+        } catch {
+            if entries[id]?.key == key { entries.removeValue(forKey: id) }
+            throw BrokerError.unavailable
+        }
+        return actor
+    }
+
+    private func replace(_ key: ChildKey, with actor: ConversationActor) {
+        guard let entry = entries[key.conversation], entry.key == key else { return }
+        entries[key.conversation] = Entry(key: key, actor: actor)
+    }
+
+    /// Stops the actors that have been idle since before `cutoff` and forgets them.
+    /// - Returns: how many were stopped.
+    @discardableResult
+    package func sweepIdle(olderThan cutoff: ContinuousClock.Instant) async -> Int {
+        var stopped = 0
+        for (id, entry) in entries {
+            guard await entry.actor.stopIfIdle(since: cutoff) else { continue }
+            if entries[id]?.key == entry.key { entries.removeValue(forKey: id) }
+            stopped += 1
+        }
+        return stopped
+    }
+
+    /// How many conversations have a live actor.
+    package var activeCount: Int { entries.count }
+}
+
+/// The actor made before its child spec, handed out by the spec's first start only.
+private final class FirstStart: Sendable {
+    private let value: Mutex<ConversationActor?>
+
+    init(_ actor: ConversationActor) { value = Mutex(actor) }
+
+    func take() -> ConversationActor? {
+        value.withLock { value in
+            defer { value = nil }
+            return value
+        }
+    }
+}
+
+import Synchronization

@@ -1,0 +1,16 @@
+import NIOCore
+
+/// A push's payload bytes, encoded once per message and shared by every recipient socket, which only adds
+/// its own short envelope (its `join_ref`, the topic and the event).
+package struct EncodedPush: Sendable {
+    /// The event name, e.g. `receive_msg`.
+    package var event: String
+    /// The encoded payload.
+    package var payload: ByteBuffer
+
+    /// Wraps encoded bytes.
+    package init(event: String, payload: ByteBuffer) {
+        self.event = event
+        self.payload = payload
+    }
+}

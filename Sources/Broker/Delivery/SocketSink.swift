@@ -1,0 +1,14 @@
+/// The outbound side of one joined socket as the broker sees it: a bounded queue that never blocks.
+///
+/// Implemented by the Gateway's connection. `enqueue` must return at once: a shared actor never waits on one
+/// socket.
+package protocol SocketSink: AnyObject, Sendable {
+    /// The socket.
+    var socketID: SocketID { get }
+    /// Queues a push for the socket.
+    /// - Returns: `false` when the socket's queue is full or it is closing; the sink then closes itself
+    ///   (1013 for a full queue) and the caller forgets it.
+    func enqueue(_ push: EncodedPush) -> Bool
+    /// Closes the socket because the broker can no longer serve it (e.g. its user actor ended).
+    func closeForRestart()
+}

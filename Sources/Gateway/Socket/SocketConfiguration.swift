@@ -1,0 +1,12 @@
+/// The limits of the WebSocket endpoint (contract §3 and §4).
+package struct SocketConfiguration: Sendable {
+    /// Largest message after reassembly; larger closes the socket with 1009.
+    package var maxFrameBytes: Int = 65_536
+    /// Frames queued per socket before it is closed with 1013.
+    package var outboundQueue: Int = 1_024
+    /// A socket silent this long is closed.
+    package var idleTimeout: Duration = .seconds(60)
+
+    /// The defaults.
+    package init() {}
+}
