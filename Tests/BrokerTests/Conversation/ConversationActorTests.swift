@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import Broker
+@testable import Store
+
+/// A sink recording the message ids pushed to it.
+final class RecordingSink: SocketSink {
+    let socketID = SocketID.next()
+    private let pushes = Mutex<[String]>([])
+    private let capacity: Int
+
+    init(capacity: Int = .max) { self.capacity = capacity }
+
+    var received: [String] { pushes.withLock { $0 } }
+
+    func enqueue(_ push: EncodedPush) -> Bool {
+        pushes.withLock { pushes in
+            guard pushes.count < capacity else { return false }
+            pushes.append(String(buffer: push.payload))
+            return true
+        }
+    }
+
+    func closeForRestart() {}
+}
+
+/// Encodes a message as its id and content, enough to check order and identity.
+struct IDEncoder: PushEncoder {
+    func encodeReceive(_ message: Message) -> EncodedPush {
+        EncodedPush(event: "receive_msg", payload: ByteBuffer(string: "\(message.id.rawValue):\(message.content)"))
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct ConversationActorTests {
+    /// A running tree over a temporary store with two users in one conversation.
+    func withTree(
+        faults: FaultInjection? = nil, idle: Duration = .seconds(60),
+        _ body: @Sendable (BrokerRoot, any Store, User, User, Conversation) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try makeStore(
+            for: StoreConfiguration(backend: .sqlite(path: directory.appendingPathComponent("t.sqlite").path), sync: .normal),
+            logger: Logger(label: "test")
+        )
+        var configuration = BrokerRoot.Configuration()
+        configuration.faults = faults
+        configuration.conversationIdleTimeout = idle
+        let root = BrokerRoot(
+            store: store, mailAdapter: LocalMailAdapter(), encoder: IDEncoder(), configuration: configuration,
+            logger: Logger(label: "test")
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            group.addTask { try await root.supervisor.run() }
+            let mail = NewMail(to: "x", from: "y", subject: "s", textBody: "t", htmlBody: "h")
+            let a = try await store.createUser(NewUser(name: "A", subname: "A", email: "a@x.io", job: "j", passwordHash: "h"), welcomeMail: mail)
+            let b = try await store.createUser(NewUser(name: "B", subname: "B", email: "b@x.io", job: "j", passwordHash: "h"), welcomeMail: mail)
+            let (conversation, _) = try await store.conversation(between: a.id, and: b.id)
+            do {
+                try await body(root, store, a, b, conversation)
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+        }
+    }
+
+    func request(_ from: User, _ to: User, _ text: String, clientID: String? = nil, socket: SocketID? = nil) -> SendRequest {
+        SendRequest(sender: from.id, recipient: to.id, content: text, clientID: clientID, socket: socket)
+    }
+
+    @Test func aSendIsStoredThenDeliveredToBothParticipantsExceptTheSendingSocket() async throws {
+        try await withTree { root, store, a, b, conversation in
+            let sinkA1 = RecordingSink(), sinkA2 = RecordingSink(), sinkB = RecordingSink()
+            await root.users.attach(sinkA1, for: a.id)
+            await root.users.attach(sinkA2, for: a.id)
+            await root.users.attach(sinkB, for: b.id)
+            let stored = try await root.send(request(a, b, "hello", socket: sinkA1.socketID), in: conversation.id)
+            guard case .created(let message) = stored else {
+                Issue.record("expected a new message")
+                return
+            }
+            #expect(try await store.messages(in: conversation.id, page: .newest(limit: 10)).messages == [message])
+            #expect(sinkB.received == ["\(message.id.rawValue):hello"])
+            #expect(sinkA2.received == ["\(message.id.rawValue):hello"])
+            #expect(sinkA1.received.isEmpty)
+        }
+    }
+
+    @Test func concurrentSendsAreDeliveredInIdOrder() async throws {
+        try await withTree { root, _, a, b, conversation in
+            let sink = RecordingSink()
+            await root.users.attach(sink, for: b.id)
+            let ids = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for index in 0..<200 {
+                    group.addTask { try await root.send(self.request(a, b, "m\(index)"), in: conversation.id).message.id.rawValue }
+                }
+                return try await group.reduce(into: [Int64]()) { $0.append($1) }
+            }
+            let pushed = sink.received.compactMap { Int64($0.split(separator: ":")[0]) }
+            #expect(pushed.count == 200)
+            #expect(pushed == pushed.sorted())
+            #expect(Set(pushed) == Set(ids))
+        }
+    }
+
+    @Test func nonParticipantsAndWrongRecipientsAreRefused() async throws {
+        try await withTree { root, store, a, b, conversation in
+            let mail = NewMail(to: "x", from: "y", subject: "s", textBody: "t", htmlBody: "h")
+            let eve = try await store.createUser(NewUser(name: "E", subname: "E", email: "e@x.io", job: "j", passwordHash: "h"), welcomeMail: mail)
+            await #expect(throws: BrokerError.notParticipant) {
+                try await root.send(self.request(eve, b, "x"), in: conversation.id)
+            }
+            await #expect(throws: BrokerError.notParticipant) {
+                try await root.send(self.request(a, eve, "x"), in: conversation.id)
+            }
+            await #expect(throws: BrokerError.notParticipant) {
+                try await root.send(self.request(a, b, "x"), in: ConversationID(999))
+            }
+            #expect(try await store.messages(in: conversation.id, page: .newest(limit: 10)).messages.isEmpty)
+        }
+    }
+
+    @Test func aCrashedConversationActorIsRestartedAndTheNextMessageGoesThrough() async throws {
+        let faults = FaultInjection()
+        try await withTree(faults: faults) { root, store, a, b, conversation in
+            let sink = RecordingSink()
+            await root.users.attach(sink, for: b.id)
+            _ = try await root.send(request(a, b, "before"), in: conversation.id)
+            let first = try await root.conversations.actor(for: conversation.id)
+            faults.crashNext(in: conversation.id)
+            await #expect(throws: BrokerError.unavailable) {
+                try await root.send(self.request(a, b, "during"), in: conversation.id)
+            }
+            #expect(!first.isRunning)
+            let after = try await root.send(request(a, b, "after"), in: conversation.id)
+            let second = try await root.conversations.actor(for: conversation.id)
+            #expect(second !== first, "the supervisor started a fresh actor")
+            let contents = try await store.messages(in: conversation.id, page: .newest(limit: 10)).messages.map(\.content)
+            #expect(contents == ["before", "after"])
+            #expect(sink.received.last == "\(after.message.id.rawValue):after")
+        }
+    }
+
+    @Test func idleActorsAreStoppedAndStartedAgainOnDemand() async throws {
+        try await withTree(idle: .milliseconds(200)) { root, _, a, b, conversation in
+            _ = try await root.send(request(a, b, "one"), in: conversation.id)
+            let first = try await root.conversations.actor(for: conversation.id)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while first.isRunning, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))  // waits for the idle sweep
+            }
+            #expect(!first.isRunning)
+            #expect(await root.conversations.activeCount == 0)
+            _ = try await root.send(request(a, b, "two"), in: conversation.id)
+            #expect(await root.conversations.activeCount == 1)
+        }
+    }
+
+    @Test func aFullSinkIsDroppedWithoutSlowingTheOthers() async throws {
+        try await withTree { root, _, a, b, conversation in
+            let slow = RecordingSink(capacity: 2), fast = RecordingSink()
+            await root.users.attach(slow, for: b.id)
+            await root.users.attach(fast, for: b.id)
+            for index in 0..<10 { _ = try await root.send(request(a, b, "m\(index)"), in: conversation.id) }
+            #expect(slow.received.count == 2)
+            #expect(fast.received.count == 10)
+        }
+    }
+
+    @Test func presenceOfSocketsIsCountedPerUser() async throws {
+        try await withTree { root, _, a, _, _ in
+            let one = RecordingSink(), two = RecordingSink()
+            #expect(await root.users.attach(one, for: a.id))
+            #expect(await !root.users.attach(two, for: a.id))
+            #expect(await !root.users.detach(one.socketID, for: a.id))
+            #expect(await root.users.detach(two.socketID, for: a.id))
+            #expect(await !root.users.isOnline(a.id))
+        }
+    }
+}
