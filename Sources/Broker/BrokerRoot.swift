@@ -28,6 +28,10 @@ package final class BrokerRoot: Sendable {
 
     /// Online users on this node.
     package let users = UserDirectory()
+    /// Joins of `conversation:<id>` topics on this node.
+    package let topics = TopicDirectory()
+    private let store: any Store
+    private let encoder: any PushEncoder
     /// Active conversations on this node.
     package let conversations: ConversationDirectory
     /// The root supervisor, to run under the process's `ServiceGroup`.
@@ -38,6 +42,8 @@ package final class BrokerRoot: Sendable {
         store: any Store, mailAdapter: any MailAdapter, encoder: any PushEncoder, configuration: Configuration,
         logger: Logger
     ) {
+        self.store = store
+        self.encoder = encoder
         let users = self.users
         let conversations = ConversationDirectory { id in
             ConversationActor(
@@ -68,6 +74,27 @@ package final class BrokerRoot: Sendable {
             ],
             logger: logger
         )
+    }
+
+    /// Joins a socket to `room:chat`: attaches it to its user's actor and, if the user just came online, tells
+    /// the user's online conversation partners (`presence_diff`).
+    /// - Returns: the presence state for the joining socket: the partners online now and since when.
+    package func joinRoom(_ sink: any SocketSink, for user: UserID) async throws -> [(UserID, Timestamp)] {
+        let cameOnline = await users.attach(sink, for: user)
+        let peers = try await store.conversations(of: user).map { $0.peer(of: user) }
+        if cameOnline, let me = await users.presence(of: [user]).first {
+            let push = encoder.encodePresenceDiff(joins: [me], leaves: [])
+            for actor in await users.actors(for: peers) { await actor.deliver([(push, nil)]) }
+        }
+        return await users.presence(of: peers)
+    }
+
+    /// Detaches a socket from `room:chat`; if it was the user's last, tells the online partners it left.
+    package func leaveRoom(_ socket: SocketID, for user: UserID) async {
+        guard await users.detach(socket, for: user) else { return }
+        guard let peers = try? await store.conversations(of: user).map({ $0.peer(of: user) }) else { return }
+        let push = encoder.encodePresenceDiff(joins: [], leaves: [(user, .now())])
+        for actor in await users.actors(for: peers) { await actor.deliver([(push, nil)]) }
     }
 
     /// Sends a message through its conversation's actor: stored, then delivered, then answered.

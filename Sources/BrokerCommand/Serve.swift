@@ -43,8 +43,7 @@ struct Serve: AsyncParsableCommand {
             let line = "broker listening on http://\(address?.ipAddress ?? settings.host):\(address?.port ?? settings.port)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        let group = ServiceGroup(
-            configuration: .init(
+        var groupConfiguration = ServiceGroupConfiguration(
                 services: [
                     .init(service: store),
                     .init(service: broker.supervisor),
@@ -52,23 +51,16 @@ struct Serve: AsyncParsableCommand {
                     .init(
                         service: SocketSweeper(registry: dependencies.connections, idleTimeout: .seconds(settings.idleTimeout))
                     ),
-                    .init(service: DrainSignal(readiness: dependencies.readiness)),
+                    .init(service: Drainer(registry: dependencies.connections, readiness: dependencies.readiness, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
                 logger: logger
             )
-        )
+        // Past the grace period the remaining services are cancelled, so the process always exits in time.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(settings.shutdownGrace)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
     }
 }
 
-/// Marks the node as draining as soon as graceful shutdown begins (it is listed last, so it hears it first).
-struct DrainSignal: Service {
-    let readiness: Readiness
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        readiness.startDraining()
-    }
-}

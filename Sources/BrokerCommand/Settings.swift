@@ -21,6 +21,9 @@ struct Settings: Sendable {
     var maxFrameBytes = 65_536
     var outboundQueue = 1_024
     var idleTimeout = 60
+    var sendRate = 50.0
+    var sendBurst = 200
+    var maxSocketsPerUser = 32
     var sync = SyncMode.full
     var bcryptCost = 12
     var logLevel = "info"
@@ -66,6 +69,9 @@ struct Settings: Sendable {
         maxFrameBytes = try integer("BROKER_MAX_FRAME_BYTES", maxFrameBytes, range: 1_024...16_777_216)
         outboundQueue = try integer("BROKER_OUTBOUND_QUEUE", outboundQueue, range: 1...1_000_000)
         idleTimeout = try integer("BROKER_IDLE_TIMEOUT", idleTimeout, range: 1...86_400)
+        sendRate = try number("BROKER_SEND_RATE", sendRate)
+        sendBurst = try integer("BROKER_SEND_BURST", sendBurst, range: 1...10_000_000)
+        maxSocketsPerUser = try integer("BROKER_MAX_SOCKETS_PER_USER", maxSocketsPerUser, range: 1...100_000)
         if let raw = string("BROKER_SYNC") {
             guard let mode = SyncMode(rawValue: raw) else {
                 throw ConfigurationError(message: "BROKER_SYNC must be full or normal")
@@ -95,6 +101,9 @@ struct Settings: Sendable {
         configuration.socket.maxFrameBytes = maxFrameBytes
         configuration.socket.outboundQueue = outboundQueue
         configuration.socket.idleTimeout = .seconds(idleTimeout)
+        configuration.socket.sendRate = sendRate
+        configuration.socket.sendBurst = sendBurst
+        configuration.socket.maxSocketsPerUser = maxSocketsPerUser
         return configuration
     }
 

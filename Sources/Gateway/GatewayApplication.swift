@@ -48,7 +48,9 @@ package func buildRouter(
     )
     let sessions = SessionsController(
         store: store, hasher: dependencies.hasher, tokens: dependencies.tokens, limiter: limiter,
-        configuration: configuration, onRevoke: { _ in }
+        configuration: configuration, onRevoke: { [connections = dependencies.connections] claims in
+            connections.closeSockets(ofToken: claims.jti.value)
+        }
     )
     HealthController(store: store, readiness: dependencies.readiness).addRoutes(to: router)
 
@@ -66,7 +68,7 @@ package func buildRouter(
     ConversationsController(store: store, broker: dependencies.broker, configuration: configuration)
         .addProtectedRoutes(to: protected)
     SocketEndpoint(
-        authenticator: authenticator, broker: dependencies.broker, registry: dependencies.connections,
+        authenticator: authenticator, broker: dependencies.broker, store: store, registry: dependencies.connections,
         readiness: dependencies.readiness, configuration: configuration.socket,
         maxMessageLength: configuration.maxMessageLength
     ).addRoute(to: router)

@@ -68,7 +68,10 @@ struct ChatFixture: Sendable {
     ) async throws {
         // Many sign-ups from one address: lift the per-address auth limit (its own tests keep the default).
         let broker = try await BrokerProcess(
-            environment: ["BROKER_AUTH_RATE": "10000", "BROKER_AUTH_BURST": "10000"].merging(environment) { $1 }
+            environment: [
+                "BROKER_AUTH_RATE": "10000", "BROKER_AUTH_BURST": "10000", "BROKER_SEND_RATE": "100000",
+                "BROKER_SEND_BURST": "100000",
+            ].merging(environment) { $1 }
         )
         defer { broker.removeFiles() }
         do {

@@ -11,7 +11,10 @@ struct CrashDurabilityTests {
 
     @Test(arguments: ["full", "normal"])
     func killNineDuringSendsLosesNoAcknowledgedMessage(sync: String) async throws {
-        let environment = ["BROKER_SYNC": sync, "BROKER_AUTH_RATE": "10000", "BROKER_AUTH_BURST": "10000"]
+        let environment = [
+            "BROKER_SYNC": sync, "BROKER_AUTH_RATE": "10000", "BROKER_AUTH_BURST": "10000", "BROKER_SEND_RATE": "100000",
+            "BROKER_SEND_BURST": "100000",
+        ]
         let broker = try await BrokerProcess(environment: environment)
         defer { broker.removeFiles() }
         let chat = ChatFixture(broker: broker)

@@ -1,4 +1,5 @@
 import NIOCore
+import Store
 
 /// A push's payload bytes, encoded once per message and shared by every recipient socket, which only adds
 /// its own short envelope (its `join_ref`, the topic and the event).
@@ -7,10 +8,13 @@ package struct EncodedPush: Sendable {
     package var event: String
     /// The encoded payload.
     package var payload: ByteBuffer
+    /// The stored message this push carries, if any: recovery on join drops live pushes it already replayed.
+    package var messageID: MessageID?
 
     /// Wraps encoded bytes.
-    package init(event: String, payload: ByteBuffer) {
+    package init(event: String, payload: ByteBuffer, messageID: MessageID? = nil) {
         self.event = event
         self.payload = payload
+        self.messageID = messageID
     }
 }

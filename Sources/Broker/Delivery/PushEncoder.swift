@@ -4,4 +4,6 @@ import Store
 package protocol PushEncoder: Sendable {
     /// The `receive_msg` push of a stored message.
     func encodeReceive(_ message: Message) -> EncodedPush
+    /// A `presence_diff` push: users who came online (with since when) and who went offline.
+    func encodePresenceDiff(joins: [(UserID, Timestamp)], leaves: [(UserID, Timestamp)]) -> EncodedPush
 }

@@ -8,10 +8,13 @@ import Store
 package actor UserActor {
     /// The user.
     package let userID: UserID
+    /// Since when the user is online (its first socket joined).
+    package nonisolated let onlineAt: Timestamp
     private var sinks: [SocketID: any SocketSink] = [:]
 
-    init(userID: UserID) {
+    init(userID: UserID, onlineAt: Timestamp) {
         self.userID = userID
+        self.onlineAt = onlineAt
     }
 
     /// Adds a joined socket.

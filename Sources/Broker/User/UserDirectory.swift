@@ -20,7 +20,7 @@ package actor UserDirectory {
     /// - Returns: whether the user just came online (its first socket).
     @discardableResult
     package func attach(_ sink: any SocketSink, for user: UserID) async -> Bool {
-        var entry = entries[user] ?? Entry(actor: UserActor(userID: user), sockets: [])
+        var entry = entries[user] ?? Entry(actor: UserActor(userID: user, onlineAt: .now()), sockets: [])
         let cameOnline = entry.sockets.isEmpty
         entry.sockets.insert(sink.socketID)
         entries[user] = entry
@@ -45,6 +45,11 @@ package actor UserDirectory {
     /// The actors of the given users that are online on this node.
     package func actors(for users: [UserID]) -> [UserActor] {
         users.compactMap { entries[$0]?.actor }
+    }
+
+    /// Since when each of the given users is online; offline users are left out.
+    package func presence(of users: [UserID]) -> [(UserID, Timestamp)] {
+        users.compactMap { user in entries[user].map { (user, $0.actor.onlineAt) } }
     }
 
     /// Whether the user has a joined socket on this node.

@@ -9,6 +9,8 @@ package struct BrokerRequestContext: RequestContext, WebSocketRequestContext, Re
     public let webSocket: WebSocketHandlerReference<Self>
     /// The channel's peer address, the key of per-address rate limits.
     public let remoteAddress: SocketAddress?
+    /// The connection's channel, so a socket whose peer stopped reading can be closed by force.
+    let channel: any Channel
     /// The caller, once a valid bearer token was checked.
     package var identity: Identity?
     /// Shared with the upgraded socket: who it is and which serializer it speaks.
@@ -18,6 +20,7 @@ package struct BrokerRequestContext: RequestContext, WebSocketRequestContext, Re
         self.coreContext = .init(source: source)
         self.webSocket = .init()
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
         self.identity = nil
     }
 

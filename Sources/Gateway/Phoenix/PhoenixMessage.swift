@@ -31,6 +31,11 @@ package enum PhoenixEvent {
     static let heartbeat = "heartbeat"
     static let sendMessage = "send_msg"
     static let receiveMessage = "receive_msg"
+    static let presenceState = "presence_state"
+    static let presenceDiff = "presence_diff"
+    static let typing = "typing"
+    static let read = "read"
+    static let conversationTopicPrefix = "conversation:"
     static let phoenixTopic = "phoenix"
     static let roomTopic = "room:chat"
 }

@@ -1,4 +1,7 @@
+import Foundation
 import NIOCore
+import NIOWebSocket
+import Store
 import Synchronization
 
 /// Every open socket of this node, for the sweeps that need them all: idle timeout now; token expiry and
@@ -22,6 +25,38 @@ package final class ConnectionRegistry: Sendable {
 
     /// The open sockets.
     var all: [Connection] { connections.withLock { Array($0.values) } }
+
+    /// How many sockets the user has open.
+    package func count(of user: UserID) -> Int {
+        connections.withLock { $0.values.reduce(0) { $0 + ($1.user.id == user ? 1 : 0) } }
+    }
+
+    /// Closes every socket opened with the token `tokenID` (logout) with 1008.
+    package func closeSockets(ofToken tokenID: String) {
+        for connection in all where connection.token.jti.value == tokenID {
+            connection.close(code: .policyViolation, reason: "token revoked")
+        }
+    }
+
+    /// Closes every socket whose token has expired by `now` with 1008.
+    package func closeExpired(now: Date) {
+        for connection in all where connection.token.exp.value <= now {
+            connection.close(code: .policyViolation, reason: "token expired")
+        }
+    }
+
+    /// Closes every socket with `code` (1012 when draining).
+    package func closeAll(code: WebSocketErrorCode, reason: String) {
+        for connection in all { connection.close(code: code, reason: reason) }
+    }
+
+    /// Force-closes the sockets asked to close before `cutoff` that are still open: their peers stopped
+    /// reading, so the close frame cannot get through.
+    package func closeStuck(olderThan cutoff: NIODeadline) {
+        for connection in all {
+            if let requested = connection.closeRequested, requested < cutoff { connection.forceClose() }
+        }
+    }
 
     /// Closes every socket silent since before `cutoff`.
     /// - Returns: how many were closed.

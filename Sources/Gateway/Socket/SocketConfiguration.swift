@@ -6,6 +6,12 @@ package struct SocketConfiguration: Sendable {
     package var outboundQueue: Int = 1_024
     /// A socket silent this long is closed.
     package var idleTimeout: Duration = .seconds(60)
+    /// Sends per second per socket.
+    package var sendRate: Double = 50
+    /// Burst of sends per socket.
+    package var sendBurst: Int = 200
+    /// Open sockets per user; the next upgrade is refused with 429.
+    package var maxSocketsPerUser: Int = 32
 
     /// The defaults.
     package init() {}

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import Store
 import Synchronization
 
 /// `GET /socket/websocket?token=<JWT>&vsn=2.0.0`: checks the token before the upgrade (403 otherwise) and picks
@@ -10,6 +11,7 @@ import Synchronization
 struct SocketEndpoint {
     let authenticator: BearerAuthenticator
     let broker: BrokerRoot
+    let store: any Store
     let registry: ConnectionRegistry
     let readiness: Readiness
     let configuration: SocketConfiguration
@@ -22,7 +24,7 @@ struct SocketEndpoint {
         } onUpgrade: { inbound, outbound, context in
             guard let (identity, serializer) = context.requestContext.upgrade.value else { return }
             let connection = Connection(
-                user: identity.user, token: identity.token, serializer: serializer, broker: broker,
+                user: identity.user, token: identity.token, serializer: serializer, broker: broker, store: store, channel: context.requestContext.channel,
                 configuration: configuration, maxMessageLength: maxMessageLength, logger: context.logger
             )
             registry.add(connection)
@@ -49,6 +51,9 @@ struct SocketEndpoint {
         } catch let error as APIError {
             if case .unauthorized = error { throw APIError.forbidden("invalid or expired token") }
             throw error
+        }
+        guard registry.count(of: identity.user.id) < configuration.maxSocketsPerUser else {
+            throw APIError.rateLimited(retryAfter: 1)
         }
         context.upgrade.set(identity, serializer)
     }

@@ -1,8 +1,10 @@
+import Foundation
 import NIOCore
 import ServiceLifecycle
 
-/// One sweep over every open socket each second, instead of a timer per socket: closes the ones silent for
-/// longer than the idle timeout. Runs until graceful shutdown.
+/// One sweep over every open socket four times a second, instead of a timer per socket: closes the ones silent
+/// for longer than the idle timeout, and those whose token expired (1008, so within a second of expiry).
+/// Runs until graceful shutdown.
 package struct SocketSweeper: Service {
     let registry: ConnectionRegistry
     let idleTimeout: Duration
@@ -13,8 +15,11 @@ package struct SocketSweeper: Service {
         self.idleTimeout = idleTimeout
     }
 
+    /// How long a socket asked to close may take to get its close frame out before it is cut.
+    static let closeGrace = TimeAmount.seconds(10)
+
     package func run() async throws {
-        let interval = min(Duration.seconds(1), idleTimeout / 2)
+        let interval = min(Duration.milliseconds(250), idleTimeout / 2)
         let idle = TimeAmount.nanoseconds(
             idleTimeout.components.seconds * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000
         )
@@ -25,6 +30,8 @@ package struct SocketSweeper: Service {
                 return
             }
             registry.closeIdle(olderThan: NIODeadline.now() - idle)
+            registry.closeExpired(now: Date())
+            registry.closeStuck(olderThan: NIODeadline.now() - Self.closeGrace)
         }
     }
 }

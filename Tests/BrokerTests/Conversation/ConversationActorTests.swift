@@ -30,6 +30,9 @@ final class RecordingSink: SocketSink {
 
 /// Encodes a message as its id and content, enough to check order and identity.
 struct IDEncoder: PushEncoder {
+    func encodePresenceDiff(joins: [(UserID, Timestamp)], leaves: [(UserID, Timestamp)]) -> EncodedPush {
+        EncodedPush(event: "presence_diff", payload: ByteBuffer(string: "joins:\(joins.map(\.0.rawValue)) leaves:\(leaves.map(\.0.rawValue))"))
+    }
     func encodeReceive(_ message: Message) -> EncodedPush {
         EncodedPush(event: "receive_msg", payload: ByteBuffer(string: "\(message.id.rawValue):\(message.content)"))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import Synchronization
 import Testing
 
@@ -27,6 +28,9 @@ final class FlakyAdapter: MailAdapter {
 
 /// Encodes nothing: these tests deliver no messages.
 struct NullEncoder: PushEncoder {
+    func encodePresenceDiff(joins: [(UserID, Timestamp)], leaves: [(UserID, Timestamp)]) -> EncodedPush {
+        EncodedPush(event: "presence_diff", payload: ByteBuffer(string: "joins:\(joins.map(\.0.rawValue)) leaves:\(leaves.map(\.0.rawValue))"))
+    }
     func encodeReceive(_ message: Message) -> EncodedPush { EncodedPush(event: "receive_msg", payload: .init()) }
 }
 

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+/// Every limit of contract §3 tripped over real sockets, with the server still serving the others.
+@Suite(.timeLimit(.minutes(3)))
+struct LimitsTests {
+    /// The server's resident memory, from procfs.
+    static func rssKiB(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+
+    @Test func theSendRateIsLimitedPerSocketWithABurst() async throws {
+        try await ChatFixture.run(environment: ["BROKER_SEND_RATE": "5", "BROKER_SEND_BURST": "10"]) { chat in
+            let a = try await chat.signUp("a@x.io")
+            let b = try await chat.signUp("b@x.io")
+            let ab = try await chat.conversation(a, b)
+            try await chat.withSockets([a, a], vsn: "2.0.0") { sockets in
+                _ = try await sockets[0].joinRoom(joinRef: "1")
+                _ = try await sockets[1].joinRoom(joinRef: "2")
+                var refs: [String] = []
+                for index in 0..<30 {
+                    refs.append(await sockets[0].push("room:chat", "send_msg", sendPayload(to: b, conversation: ab, text: "\(index)"), joinRef: "1"))
+                }
+                var statuses: [String] = []
+                for ref in refs { statuses.append(try await sockets[0].reply(to: ref).reason ?? "ok") }
+                #expect(statuses.prefix(10).allSatisfy { $0 == "ok" })
+                #expect(statuses.filter { $0 == "rate limited" }.count >= 15)
+                // The other socket of the same user has its own bucket.
+                let other = await sockets[1].push("room:chat", "send_msg", sendPayload(to: b, conversation: ab, text: "other"), joinRef: "2")
+                #expect(try await sockets[1].reply(to: other).status == "ok")
+                let heartbeat = await sockets[0].push("phoenix", "heartbeat")
+                #expect(try await sockets[0].reply(to: heartbeat).status == "ok")
+            }
+        }
+    }
+
+    @Test func socketsPerUserAreCappedWith429() async throws {
+        try await ChatFixture.run(environment: ["BROKER_MAX_SOCKETS_PER_USER": "2"]) { chat in
+            let a = try await chat.signUp("a@x.io")
+            let b = try await chat.signUp("b@x.io")
+            try await chat.withSockets([a, a, b], vsn: "2.0.0") { sockets in
+                for socket in sockets { _ = try await socket.joinRoom() }
+                let refused = try await chat.http.send(.GET, "/socket/websocket?token=\(a.token)&vsn=2.0.0")
+                #expect(refused.status == 429)
+                #expect(refused.headers["retry-after"] != nil)
+                #expect(try await chat.http.send(.GET, "/socket/websocket?token=\(b.token)&vsn=2.0.0").status != 429)
+            }
+        }
+    }
+
+    @Test func aStalledReaderIsClosedWith1013WhileOthersKeepChatting() async throws {
+        try await ChatFixture.run(environment: ["BROKER_OUTBOUND_QUEUE": "64"]) { chat in
+            let a = try await chat.signUp("a@x.io")
+            let b = try await chat.signUp("b@x.io")
+            let c = try await chat.signUp("c@x.io")
+            let ab = try await chat.conversation(a, b)
+            let ac = try await chat.conversation(a, c)
+            let stalled = try StalledReader(port: chat.broker.port, token: b.token)
+            let pid = chat.broker.process.processIdentifier
+            try await chat.withSockets([a, c], vsn: "2.0.0") { sockets in
+                let (sa, sc) = (sockets[0], sockets[1])
+                _ = try await sa.joinRoom(joinRef: "a")
+                _ = try await sc.joinRoom(joinRef: "c")
+                let before = Self.rssKiB(pid)
+                let text = String(repeating: "z", count: 4_000)
+                var refs: [String] = []
+                for _ in 0..<2_000 {
+                    refs.append(await sa.push("room:chat", "send_msg", sendPayload(to: b, conversation: ab, text: text), joinRef: "a"))
+                }
+                for ref in refs { #expect(try await sa.reply(to: ref, timeout: .seconds(60)).status == "ok") }
+                // Everyone else is still served promptly.
+                let start = ContinuousClock.now
+                let ref = await sa.push("room:chat", "send_msg", sendPayload(to: c, conversation: ac, text: "still here"), joinRef: "a")
+                #expect(try await sa.reply(to: ref).status == "ok")
+                #expect(try await sc.nextPush("receive_msg").message?["content"] as? String == "still here")
+                #expect(ContinuousClock.now - start < .seconds(2))
+                let growth = Self.rssKiB(pid) - before
+                #expect(growth < 60 * 1024, "8 MB were sent to a stalled socket; the server grew \(growth) KiB")
+            }
+            #expect(stalled.readUntilClose(timeout: .seconds(8)) == 1013)
+        }
+    }
+
+    @Test func logoutClosesEverySocketOfThatTokenWith1008() async throws {
+        try await ChatFixture.run { chat in
+            let a = try await chat.signUp("a@x.io")
+            let b = try await chat.signUp("b@x.io")
+            try await chat.withSockets([a, a, b], vsn: "2.0.0") { sockets in
+                for socket in sockets { _ = try await socket.joinRoom() }
+                let start = ContinuousClock.now
+                #expect(try await chat.http.send(.POST, "/api/logout", token: a.token).status == 204)
+                #expect(try await sockets[0].waitForClose(timeout: .seconds(5)) == 1008)
+                #expect(try await sockets[1].waitForClose(timeout: .seconds(5)) == 1008)
+                #expect(ContinuousClock.now - start < .seconds(1))
+                let heartbeat = await sockets[2].push("phoenix", "heartbeat")
+                #expect(try await sockets[2].reply(to: heartbeat).status == "ok")
+            }
+        }
+    }
+
+    @Test func anExpiringTokenClosesItsSocketWithinASecond() async throws {
+        try await ChatFixture.run(environment: ["BROKER_TOKEN_TTL": "3"]) { chat in
+            let a = try await chat.signUp("a@x.io")
+            try await chat.withSockets([a], vsn: "2.0.0") { sockets in
+                _ = try await sockets[0].joinRoom()
+                #expect(try await sockets[0].waitForClose(timeout: .seconds(6)) == 1008)
+            }
+        }
+    }
+}

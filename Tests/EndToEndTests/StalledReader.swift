@@ -1,0 +1,107 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A WebSocket client on a raw TCP socket that upgrades, joins `room:chat`, and then stops reading, as a
+/// stalled device does; later it can read everything the server managed to send.
+final class StalledReader {
+    private let fd: Int32
+
+    init(port: Int, token: String) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var small: Int32 = 4_096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let request = "GET /socket/websocket?token=\(token)&vsn=2.0.0 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try write(Array(request.utf8))
+        var head = [UInt8]()
+        while !head.ends(with: Array("\r\n\r\n".utf8)) {
+            var byte: UInt8 = 0
+            guard recv(fd, &byte, 1, 0) == 1 else { throw POSIXError(.EIO) }
+            head.append(byte)
+        }
+        guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101") else { throw POSIXError(.EPROTO) }
+        try sendText(#"["1","1","room:chat","phx_join",{}]"#)
+    }
+
+    deinit { close(fd) }
+
+    private func write(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { throw POSIXError(.EPIPE) }
+            sent += count
+        }
+    }
+
+    /// Sends one masked text frame (clients must mask).
+    func sendText(_ text: String) throws {
+        let payload = Array(text.utf8)
+        var frame: [UInt8] = [0x81]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else {
+            frame.append(0x80 | 126)
+            frame.append(UInt8(payload.count >> 8))
+            frame.append(UInt8(payload.count & 0xFF))
+        }
+        let mask: [UInt8] = [1, 2, 3, 4]
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try write(frame)
+    }
+
+    /// Reads until the server's close frame or `timeout`; returns the close code, if one came.
+    func readUntilClose(timeout: Duration) -> Int? {
+        var timeval = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeval, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8]()
+        let deadline = ContinuousClock.now + timeout
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while ContinuousClock.now < deadline {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { break }
+            if count < 0 { continue }
+            buffer += chunk[0..<count]
+            // Walk complete frames; a close frame (opcode 8) ends it.
+            var index = 0
+            while index + 2 <= buffer.count {
+                let opcode = buffer[index] & 0x0F
+                var length = Int(buffer[index + 1] & 0x7F)
+                var header = 2
+                if length == 126 {
+                    guard index + 4 <= buffer.count else { break }
+                    length = Int(buffer[index + 2]) << 8 | Int(buffer[index + 3])
+                    header = 4
+                } else if length == 127 {
+                    guard index + 10 <= buffer.count else { break }
+                    length = (0..<8).reduce(0) { $0 << 8 | Int(buffer[index + 2 + $1]) }
+                    header = 10
+                }
+                guard index + header + length <= buffer.count else { break }
+                if opcode == 8, length >= 2 {
+                    return Int(buffer[index + header]) << 8 | Int(buffer[index + header + 1])
+                }
+                index += header + length
+            }
+            buffer.removeFirst(index)
+        }
+        return nil
+    }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+}
