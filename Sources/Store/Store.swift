@@ -19,6 +19,10 @@ package protocol Store: Service {
     func users(after afterID: UserID?, limit: Int) async throws -> [User]
     /// Several users at once, in one query, for seeding and fan-out lookups.
     func usersExist(_ ids: [UserID]) async throws -> Set<UserID>
+    /// Stores many users at once in one transaction, without welcome mails (load-test seeding).
+    func createUsersInBulk(_ users: [NewUser]) async throws -> [User]
+    /// Creates the conversations of many pairs at once in one transaction (load-test seeding).
+    func createConversationsInBulk(_ pairs: [(sender: UserID, recipient: UserID)]) async throws -> [Conversation]
 
     // MARK: Tokens
 

@@ -86,4 +86,26 @@ struct ExecutableTests {
         let again = try BrokerProcess.runCommand(["migrate"], in: directory)
         #expect(again.output.contains("up to date"))
     }
+
+    @Test func seedLoadCreatesUsersConversationsAndValidTokens() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("seed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let seeded = try BrokerProcess.runCommand(["seed-load", "--users", "11", "--out", "seed.json"], in: directory)
+        #expect(seeded.status == 0)
+        let data = try Data(contentsOf: directory.appendingPathComponent("seed.json"))
+        let seed = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let users = try #require(seed["users"] as? [[String: Any]])
+        let conversations = try #require(seed["conversations"] as? [[String: Any]])
+        #expect(users.count == 11 && conversations.count == 5)
+        #expect(Set(conversations.flatMap { [$0["a"] as? Int, $0["b"] as? Int] }).count == 10)
+        let broker = try await BrokerProcess(workingDirectory: directory)
+        let http = HTTP(base: broker.baseURL)
+        let token = try #require(users.first?["token"] as? String)
+        let me = try await http.send(.GET, "/api/users/me", token: token)
+        #expect((me.json["data"] as? [String: Any])?["id"] as? Int == users.first?["id"] as? Int)
+        let list = try await http.send(.GET, "/api/conversations", token: token)
+        #expect((list.json["data"] as? [[String: Any]])?.count == 1)
+        #expect(try await broker.terminate() == 0)
+    }
 }
