@@ -3,6 +3,8 @@ import Foundation
 import Broker
 import Gateway
 import Logging
+import Metrics
+import Prometheus
 import NIOCore
 import ServiceLifecycle
 import Store
@@ -15,6 +17,9 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let settings = try Settings()
         LoggingSetup.bootstrap(level: settings.logLevel)
+        // Before any metric handle exists: handles made earlier would stay no-ops.
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let logger = Logger(label: "broker")
         guard settings.mailer == "local" else {
             throw ConfigurationError(message: "BROKER_MAILER=smtp is not available in this build yet; use local")
@@ -33,7 +38,8 @@ struct Serve: AsyncParsableCommand {
             ),
             hasher: try await PasswordHasher(cost: UInt8(settings.bcryptCost)),
             readiness: Readiness(),
-            broker: broker
+            broker: broker,
+            metrics: metrics
         )
         let app = buildApplication(
             configuration: settings.gatewayConfiguration, dependencies: dependencies, logger: logger

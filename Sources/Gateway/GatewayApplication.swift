@@ -3,6 +3,7 @@ import HummingbirdWebSocket
 import Broker
 import Logging
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 import Store
 
@@ -20,12 +21,15 @@ package struct GatewayDependencies: Sendable {
     package var broker: BrokerRoot
     /// Every open socket.
     package var connections: ConnectionRegistry
+    /// The Prometheus registry behind `/metrics`; `nil` serves no `/metrics`.
+    package var metrics: PrometheusCollectorRegistry?
 
     /// Bundles the dependencies.
     package init(
         store: any Store, tokens: TokenService, hasher: PasswordHasher, readiness: Readiness, broker: BrokerRoot,
-        connections: ConnectionRegistry = ConnectionRegistry()
+        connections: ConnectionRegistry = ConnectionRegistry(), metrics: PrometheusCollectorRegistry? = nil
     ) {
+        self.metrics = metrics
         self.store = store
         self.tokens = tokens
         self.hasher = hasher
@@ -53,6 +57,7 @@ package func buildRouter(
         }
     )
     HealthController(store: store, readiness: dependencies.readiness).addRoutes(to: router)
+    if let registry = dependencies.metrics { MetricsController(registry: registry).addRoutes(to: router) }
 
     let api = router.group("api")
     users.addPublicRoutes(to: api)

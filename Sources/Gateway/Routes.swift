@@ -33,6 +33,7 @@ package enum Routes {
         Route(method: "GET", path: "/socket/websocket", summary: "Phoenix Channels WebSocket (?token=, ?vsn=)"),
         Route(method: "GET", path: "/healthz", summary: "process alive"),
         Route(method: "GET", path: "/readyz", summary: "store reachable and not draining"),
+        Route(method: "GET", path: "/metrics", summary: "Prometheus metrics"),
     ]
 
     /// The routes served with the given mailer: the sent-mail pages exist only with the local mailer.

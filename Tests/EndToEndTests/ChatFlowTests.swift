@@ -325,4 +325,35 @@ struct ChatFlowTests {
             #expect(try await chat.http.send(.GET, "/healthz").status == 200)
         }
     }
+
+    @Test func metricsCountConnectionsJoinsMessagesAndBatches() async throws {
+        try await ChatFixture.run { chat in
+            let a = try await chat.signUp("a@x.io")
+            let b = try await chat.signUp("b@x.io")
+            let conversation = try await chat.conversation(a, b)
+            try await chat.withSockets([a, b], vsn: "2.0.0") { sockets in
+                _ = try await sockets[0].joinRoom(joinRef: "1")
+                _ = try await sockets[1].joinRoom(joinRef: "2")
+                for index in 0..<3 {
+                    let ref = await sockets[0].push("room:chat", "send_msg", sendPayload(to: b, conversation: conversation, text: "\(index)"), joinRef: "1")
+                    _ = try await sockets[0].reply(to: ref)
+                    _ = try await sockets[1].nextPush("receive_msg")
+                }
+                let bad = await sockets[0].push("room:chat", "send_msg", "{}", joinRef: "1")
+                _ = try await sockets[0].reply(to: bad)
+                let response = try await chat.http.send(.GET, "/metrics")
+                #expect(response.status == 200)
+                let text = String(decoding: response.body, as: UTF8.self)
+                let lines = Set(text.split(separator: "\n").map(String.init))
+                #expect(lines.contains("broker_connections 2.0"), "\(text)")
+                #expect(lines.contains("broker_joins_total 2"))
+                #expect(lines.contains("broker_messages_in_total 3"))
+                #expect(lines.contains("broker_messages_delivered_total 3"))
+                #expect(lines.contains(#"broker_errors_total{reason="invalid payload"} 1"#))
+                #expect(text.contains("broker_store_batch_size"))
+                #expect(text.contains("broker_store_commit_seconds"))
+                #expect(!text.contains("a@x.io") && !text.contains(a.token))
+            }
+        }
+    }
 }

@@ -131,6 +131,8 @@ package actor ConversationActor: SupervisedChild {
             }
         }
         guard let conversation, !accepted.isEmpty else { return }
+        BrokerMetrics.messagesIn.increment(by: accepted.count)
+        BrokerMetrics.conversationBatch.record(accepted.count)
         let drafts = accepted.map {
             NewMessage(conversationID: id, senderID: $0.request.sender, content: $0.request.content, clientID: $0.request.clientID)
         }

@@ -357,7 +357,7 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
         case .remove(let incarnation):
             SupervisorReport.exited(id, incarnation: incarnation, reason: reason, logger: self.logger)
         case .restart(let spec, let token, let restartCount):
-            SupervisorReport.restarting(id, reason: reason, restartCount: restartCount, logger: self.logger)
+            SupervisorReport.restarting(id, reason: reason, restartCount: restartCount, kind: "dynamic", logger: self.logger)
             self.onEvent?(.restarting(id: id, reason: reason, restartCount: restartCount))
             group.addTask {
                 await self.restartChild(spec, token: token)

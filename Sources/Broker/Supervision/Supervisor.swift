@@ -229,7 +229,7 @@ package final class Supervisor<ID: Hashable & Sendable>: Service, SupervisedChil
             await self.terminateAll(&state)
             throw SupervisorError<ID>.intensityExceeded(child: id)
         }
-        SupervisorReport.restarting(id, reason: reason, restartCount: restartCount, logger: self.logger)
+        SupervisorReport.restarting(id, reason: reason, restartCount: restartCount, kind: "\(id)", logger: self.logger)
         self.onEvent?(.restarting(id: id, reason: reason, restartCount: restartCount))
 
         guard let index = state.index(of: id) else {

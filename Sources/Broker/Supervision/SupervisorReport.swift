@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 
 /// The structured log entries of supervision (OTP's "SUPERVISOR REPORT"), kept in one place so
 /// that both supervisors log restarts, failed starts and escalations with the same keys.
@@ -8,8 +9,10 @@ enum SupervisorReport {
         _ id: some Hashable & Sendable,
         reason: ExitReason,
         restartCount: Int,
+        kind: String,
         logger: Logger
     ) {
+        Counter(label: "broker_restarts_total", dimensions: [("child_kind", kind)]).increment()
         logger.warning(
             "Restarting supervised child",
             metadata: [

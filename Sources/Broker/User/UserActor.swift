@@ -34,14 +34,18 @@ package actor UserActor {
     /// Pushes each item, in order, to every attached socket except the one that sent it.
     package func deliver(_ items: [(push: EncodedPush, except: SocketID?)]) {
         var full: [SocketID] = []
+        var delivered = 0
         for (socketID, sink) in sinks {
             for item in items where item.except != socketID {
                 if !sink.enqueue(item.push) {
                     full.append(socketID)
                     break
                 }
+                if item.push.messageID != nil { delivered += 1 }
             }
         }
         for socketID in full { sinks.removeValue(forKey: socketID) }
+        if delivered > 0 { BrokerMetrics.messagesDelivered.increment(by: delivered) }
+        if !full.isEmpty { BrokerMetrics.slowConsumers.increment(by: full.count) }
     }
 }

@@ -84,6 +84,7 @@ final class Connection: Sendable {
         switch queue.yield(item) {
         case .enqueued: return true
         case .dropped:
+            GatewayMetrics.errors("outbound queue full").increment()
             close(code: .unknown(1013), reason: "outbound queue full")
             return false
         case .terminated: return false
@@ -223,6 +224,7 @@ final class Connection: Sendable {
             )
         }
         // Subscribe first (buffering), then read the store: nothing committed in between is missed.
+        GatewayMetrics.joins.increment()
         let subscription = RoomSubscription(
             connection: self, joinRef: message.joinRef, buffering: lastSeen != nil, bufferLimit: configuration.outboundQueue
         )
@@ -382,6 +384,7 @@ final class Connection: Sendable {
     }
 
     private func replyError(_ message: PhoenixMessage, reason: String, errors: ValidationErrors? = nil) {
+        GatewayMetrics.errors(reason).increment()
         var response: [String: JSONValue] = ["reason": .string(reason)]
         if let errors, !errors.isEmpty {
             response["errors"] = .object(errors.fields.mapValues { .array($0.map(JSONValue.string)) })

@@ -13,11 +13,19 @@ package final class ConnectionRegistry: Sendable {
     package init() {}
 
     func add(_ connection: Connection) {
-        connections.withLock { $0[ObjectIdentifier(connection)] = connection }
+        let count = connections.withLock { connections in
+            connections[ObjectIdentifier(connection)] = connection
+            return connections.count
+        }
+        GatewayMetrics.connections.record(count)
     }
 
     func remove(_ connection: Connection) {
-        _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(connection)) }
+        let count = connections.withLock { connections in
+            connections.removeValue(forKey: ObjectIdentifier(connection))
+            return connections.count
+        }
+        GatewayMetrics.connections.record(count)
     }
 
     /// How many sockets are open.

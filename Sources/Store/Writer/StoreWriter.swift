@@ -78,7 +78,11 @@ actor StoreWriter<Session> {
                     statistics.transactions += 1
                     statistics.writes += batch.count
                     statistics.largestBatch = max(statistics.largestBatch, batch.count)
+                    StoreMetrics.batchSize.record(batch.count)
+                    StoreMetrics.queueDepth.record(pending.count)
+                    let started = ContinuousClock.now
                     await execute(batch)
+                    StoreMetrics.commitLatency.record(duration: ContinuousClock.now - started)
                 }
             } onCancel: {
                 Task { await self.stop() }  // bridge from the synchronous handler; ends as soon as stop() ran
