@@ -125,3 +125,25 @@ let package = Package(
         ),
     ]
 )
+
+// Micro-benchmarks stay out of the default build (CI builds from a fresh clone every run):
+// `BROKER_BENCHMARKS=1 swift package benchmark --target BrokerBenchmarks`.
+if Context.environment["BROKER_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"])
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "BrokerBenchmarks",
+            dependencies: [
+                "Gateway", "Broker", "Store",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/BrokerBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}

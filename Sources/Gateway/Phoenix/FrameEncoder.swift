@@ -43,7 +43,7 @@ package struct FrameEncoder: PushEncoder {
     }
 
     /// `{"message": {...}}`.
-    static func messagePayload(_ message: Message) -> ByteBuffer {
+    package static func messagePayload(_ message: Message) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: message.content.utf8.count + 160)
         buffer.writeStaticString("{\"message\":")
         JSONWriter.writeMessage(message, into: &buffer)
