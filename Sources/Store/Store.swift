@@ -61,6 +61,8 @@ package protocol Store: Service {
     func messages(in conversation: ConversationID, page: HistoryPage) async throws -> (messages: [Message], hasMore: Bool)
     /// Messages with ids above `afterID` in the user's conversations that others sent, ascending, at most `limit`.
     func missedMessages(for user: UserID, after afterID: MessageID, limit: Int) async throws -> [Message]
+    /// The stored messages with these ids, ascending (what other nodes' notifications name).
+    func messages(ids: [MessageID]) async throws -> [Message]
     /// The stored message a sender already sent with this `clientID`.
     func message(from sender: UserID, clientID: String) async throws -> Message?
 

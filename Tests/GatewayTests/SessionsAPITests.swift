@@ -77,7 +77,7 @@ struct SessionsAPITests {
     }
 
     @Test func loginIsRateLimitedPerAddress() async throws {
-        try await TestApp.run(authRate: 0.5, authBurst: 2) { _, client in
+        try await TestApp.run(authRate: 0.001, authBurst: 2) { _, client in
             let body = #"{"creds": {"email": "x@y.io", "password": "p"}}"#
             #expect(try await client.send(.post, "/api/login", body: body).status == .unauthorized)
             #expect(try await client.send(.post, "/api/login", body: body).status == .unauthorized)

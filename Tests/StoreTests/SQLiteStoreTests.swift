@@ -186,6 +186,7 @@ struct SQLiteStoreTests {
             #expect(try await store.conversation(id: conversation.id)?.lastMessageID == ids.last)
             #expect(try await store.missedMessages(for: b.id, after: ids[0], limit: 10).map(\.id) == Array(ids[1...]))
             #expect(try await store.missedMessages(for: a.id, after: MessageID(0), limit: 10).isEmpty)
+            #expect(try await store.messages(ids: [ids[3], ids[1], MessageID(999)]).map(\.id) == [ids[1], ids[3]])
         }
     }
 

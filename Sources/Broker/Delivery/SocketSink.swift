@@ -9,6 +9,4 @@ package protocol SocketSink: AnyObject, Sendable {
     /// - Returns: `false` when the socket's queue is full or it is closing; the sink then closes itself
     ///   (1013 for a full queue) and the caller forgets it.
     func enqueue(_ push: EncodedPush) -> Bool
-    /// Closes the socket because the broker can no longer serve it (e.g. its user actor ended).
-    func closeForRestart()
 }

@@ -9,38 +9,26 @@ package struct FieldValidator {
 
     /// A required string: trimmed, non-blank, at most `maxLength` characters; `nil` (with an error) otherwise.
     package mutating func requiredString(_ field: String, maxLength: Int) -> String? {
+        requiredText(field, maxLength: maxLength, keepsWhitespace: false)
+    }
+
+    /// Message content: a non-blank string of at most `maxLength` characters, kept as sent (not trimmed).
+    package mutating func requiredContent(_ field: String, maxLength: Int) -> String? {
+        requiredText(field, maxLength: maxLength, keepsWhitespace: true)
+    }
+
+    private mutating func requiredText(_ field: String, maxLength: Int, keepsWhitespace: Bool) -> String? {
         switch object[field] {
         case .none, .some(.null):
             errors.add(field, ValidationErrors.Message.blank)
             return nil
         case .some(.string(let raw)):
-            let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if value.isEmpty {
+            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty {
                 errors.add(field, ValidationErrors.Message.blank)
                 return nil
             }
-            if value.count > maxLength {
-                errors.add(field, ValidationErrors.Message.tooLong(maxLength))
-                return nil
-            }
-            return value
-        case .some:
-            errors.add(field, ValidationErrors.Message.invalid)
-            return nil
-        }
-    }
-
-    /// Message content: a non-blank string of at most `maxLength` characters, kept as sent (not trimmed).
-    package mutating func requiredContent(_ field: String, maxLength: Int) -> String? {
-        switch object[field] {
-        case .none, .some(.null):
-            errors.add(field, ValidationErrors.Message.blank)
-            return nil
-        case .some(.string(let value)):
-            if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                errors.add(field, ValidationErrors.Message.blank)
-                return nil
-            }
+            let value = keepsWhitespace ? raw : trimmed
             if value.count > maxLength {
                 errors.add(field, ValidationErrors.Message.tooLong(maxLength))
                 return nil

@@ -64,10 +64,6 @@ final class RoomSubscription: SocketSink {
             )
         )
     }
-
-    func closeForRestart() {
-        connection.close(code: .unexpectedServerError, reason: "restarting")
-    }
 }
 
 /// A socket's join of `conversation:<id>`, for typing and read events.
@@ -88,9 +84,5 @@ final class ConversationSubscription: SocketSink {
         connection.enqueue(
             connection.serializer.encode(joinRef: joinRef, ref: nil, topic: topic, event: push.event, payload: push.payload)
         )
-    }
-
-    func closeForRestart() {
-        connection.close(code: .unexpectedServerError, reason: "restarting")
     }
 }

@@ -165,6 +165,18 @@ extension SQLiteStore {
         }
     }
 
+    func messages(ids: [MessageID]) async throws -> [Message] {
+        guard !ids.isEmpty else { return [] }
+        let list = "[" + ids.map(\.description).joined(separator: ",") + "]"
+        return try await read("messages(ids:)") { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.messageColumns) FROM messages WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                arguments: [list]
+            ).map(Self.decodeMessage)
+        }
+    }
+
     func message(from sender: UserID, clientID: String) async throws -> Message? {
         try await read("message(from:clientID:)") { db in
             try Row.fetchOne(

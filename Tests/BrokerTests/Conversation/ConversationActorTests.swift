@@ -24,8 +24,6 @@ final class RecordingSink: SocketSink {
             return true
         }
     }
-
-    func closeForRestart() {}
 }
 
 /// Encodes a message as its id and content, enough to check order and identity.
@@ -153,7 +151,7 @@ struct ConversationActorTests {
     }
 
     @Test func idleActorsAreStoppedAndStartedAgainOnDemand() async throws {
-        try await withTree(idle: .milliseconds(200)) { root, _, a, b, conversation in
+        try await withTree(idle: .milliseconds(200)) { root, store, a, b, conversation in
             _ = try await root.send(request(a, b, "one"), in: conversation.id)
             let first = try await root.conversations.actor(for: conversation.id)
             let deadline = ContinuousClock.now + .seconds(10)
@@ -162,8 +160,10 @@ struct ConversationActorTests {
             }
             #expect(!first.isRunning)
             #expect(await root.conversations.activeCount == 0)
-            _ = try await root.send(request(a, b, "two"), in: conversation.id)
-            #expect(await root.conversations.activeCount == 1)
+            let second = try await root.send(request(a, b, "two"), in: conversation.id)
+            #expect(second.message.content == "two")
+            let stored = try await store.messages(in: conversation.id, page: .newest(limit: 10)).messages.map(\.content)
+            #expect(stored == ["one", "two"], "a fresh actor was started on demand")
         }
     }
 
