@@ -1,0 +1,216 @@
+import NIOCore
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+
+/// One process's share of the load: opens its slice's sockets, heartbeats them from a single timer loop, runs
+/// sending stages on an open-loop schedule and closes everything at the end.
+final class LoadEngine: Sendable {
+    /// Heartbeat period per socket (the server closes sockets silent for 60 s).
+    static let heartbeatSeconds = 30
+
+    /// The run's settings.
+    private let configuration: RunConfiguration
+    /// What this process drives.
+    let slice: WorkloadSlice
+    /// This process's worker index (0 without workers).
+    let workerIndex: Int
+    /// The counters.
+    let stats = WorkerStats()
+    /// The event loops.
+    private let group: MultiThreadedEventLoopGroup
+    /// Opens sockets.
+    private let connector: SocketConnector
+    /// The sockets, by slice index (`nil`: failed to open); set once by ``connect()``.
+    private let sockets = Mutex<[OpenSocket?]>([])
+    /// The next directed pair to send from, carried across stages.
+    private let pairCursor = Mutex(0)
+    /// The heartbeat loop.
+    private let heartbeats = Mutex<Task<Void, Never>?>(nil)
+
+    /// An engine for worker `workerIndex`'s `slice`, with one event loop per core.
+    init(configuration: RunConfiguration, slice: WorkloadSlice, workerIndex: Int) {
+        self.configuration = configuration
+        self.slice = slice
+        self.workerIndex = workerIndex
+        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        connector = SocketConnector(
+            group: group, endpoint: configuration.endpoint, stats: stats, workerIndex: workerIndex)
+    }
+
+    // MARK: - Connect
+
+    /// Opens and joins every socket of the slice, at most this process's share of `--connect-concurrency` at a
+    /// time and starting none after `--connect-timeout`; heartbeats run from the start.
+    func connect() async -> ConnectReport {
+        let users = slice.sockets
+        let sources = configuration.sourceAddresses
+        let offset = slice.globalSocketOffset
+        let concurrency = max(1, min(configuration.connectConcurrency, users.count))
+        let started = MonotonicClock.now()
+        let connectEnd = started &+ MonotonicClock.nanoseconds(configuration.connectTimeout)
+        var report = ConnectReport()
+        sockets.withLock { $0 = [OpenSocket?](repeating: nil, count: users.count) }
+        // Heartbeats start with the first socket: a connect phase longer than the server's idle timeout must
+        // not cost the sockets opened first.
+        startHeartbeats()
+        var next = 0
+        await withTaskGroup(of: (Int, Result<OpenSocket, ConnectFailure>).self) { group in
+            func addTask() {
+                let index = next
+                next += 1
+                let user = users[index]
+                let local = sources.isEmpty ? nil : sources[(offset + index) % sources.count]
+                group.addTask { (index, await self.connector.open(index: index, user: user, localAddress: local)) }
+            }
+            while next < concurrency { addTask() }
+            while let (index, result) = await group.next() {
+                report.attempted += 1
+                switch result {
+                case .success(let socket):
+                    sockets.withLock { $0[index] = socket }
+                    report.opened += 1
+                case .failure(let failure):
+                    report.failures.count(failure.reason)
+                }
+                if next < users.count, MonotonicClock.now() < connectEnd { addTask() }
+            }
+        }
+        if next < users.count {
+            report.attempted += users.count - next
+            report.failures.count("connect phase timed out", by: users.count - next)
+        }
+        report.seconds = Double(MonotonicClock.now() - started) / 1e9
+        return report
+    }
+
+    /// One loop for every socket: each second, heartbeats the thirtieth of the sockets whose turn it is, so each
+    /// socket gets one every ``heartbeatSeconds`` and the load is spread evenly.
+    private func startHeartbeats() {
+        let deadline = configuration.deadline
+        let task = Task { [self] in
+            var tick = 0
+            var ref: UInt64 = 0
+            while !Task.isCancelled, !deadline.passed {
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                guard !Task.isCancelled else { return }
+                let all = sockets.withLock { $0 }
+                for index in stride(from: tick % Self.heartbeatSeconds, to: all.count, by: Self.heartbeatSeconds) {
+                    guard let socket = all[index], socket.channel.isActive else { continue }
+                    ref &+= 1
+                    let frame = FrameBuilder.heartbeat(ref: ref, allocator: socket.channel.allocator)
+                    socket.channel.writeAndFlush(LoadSocketHandler.textFrame(frame), promise: nil)
+                    stats.heartbeatSent()
+                }
+                tick += 1
+            }
+        }
+        heartbeats.withLock { $0 = task }
+    }
+
+    // MARK: - Stages
+
+    /// Runs one stage: from `plan.startAt`, sends at `plan.rate` for `plan.seconds`, round-robin over the
+    /// slice's directed pairs, each message stamped with its scheduled instant; then waits up to the grace
+    /// period for replies and pushes.
+    func runStage(_ plan: StagePlan) async -> StageReport {
+        stats.beginStage()
+        let pairs = slice.pairs
+        let all = sockets.withLock { $0 }
+        let deadline = configuration.deadline.value
+        let start = plan.startAt
+        let end = start &+ MonotonicClock.nanoseconds(plan.seconds)
+        let total = plan.rate > 0 && !pairs.isEmpty ? Int((plan.rate * plan.seconds).rounded(.down)) : 0
+        let interval = total > 0 ? 1e9 / plan.rate : 0
+        await MonotonicClock.sleep(until: start)
+        var cursor = pairCursor.withLock { $0 }
+        var sentCount = 0
+        while sentCount < total, !Task.isCancelled {
+            let now = MonotonicClock.now()
+            guard now < deadline else { break }
+            let elapsed = now > start ? Double(now - start) : 0
+            let due = min(total, Int(elapsed / interval) + 1)
+            while sentCount < due {
+                let scheduled = start &+ UInt64(Double(sentCount) * interval)
+                send(pair: pairs[cursor % pairs.count], scheduled: scheduled, sockets: all)
+                cursor = (cursor + 1) % pairs.count
+                sentCount += 1
+            }
+            guard sentCount < total else { break }
+            let nextAt = start &+ UInt64(Double(sentCount) * interval)
+            let current = MonotonicClock.now()
+            if nextAt > current { try? await Task.sleep(nanoseconds: min(nextAt - current, 50_000_000)) }
+        }
+        pairCursor.withLock { $0 = cursor }
+        await MonotonicClock.sleep(until: min(end, deadline))
+        let graceEnd = min(MonotonicClock.now() &+ MonotonicClock.nanoseconds(plan.graceSeconds), deadline)
+        while MonotonicClock.now() < graceEnd, !stats.stageSettled(), !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return stats.endStage(index: plan.index, seconds: plan.seconds)
+    }
+
+    /// Writes one send of `pair`, unless its socket is gone, not writable or has too many sends in flight.
+    private func send(pair: DirectedPair, scheduled: UInt64, sockets: [OpenSocket?]) {
+        guard let socket = sockets[pair.senderSocket] else {
+            stats.skipped("socket not open")
+            return
+        }
+        let channel = socket.channel
+        guard channel.isActive else {
+            stats.skipped("socket closed")
+            return
+        }
+        guard channel.isWritable else {
+            stats.skipped("socket not writable")
+            return
+        }
+        guard socket.session.inflight.load(ordering: .relaxed) < configuration.maxInflight else {
+            stats.skipped("too many in flight")
+            return
+        }
+        socket.session.inflight.add(1, ordering: .relaxed)
+        let now = MonotonicClock.now()
+        let sequence = stats.issueSend(lagNanos: now > scheduled ? now - scheduled : 0)
+        let stamp = MessageStamp(
+            worker: workerIndex, sequence: sequence, scheduled: scheduled, recipient: pair.recipient)
+        let frame = FrameBuilder.send(
+            sequence: sequence, recipient: pair.recipient, conversation: pair.conversation, content: stamp.content,
+            allocator: channel.allocator
+        )
+        channel.writeAndFlush(LoadSocketHandler.textFrame(frame), promise: nil)
+    }
+
+    // MARK: - Finish
+
+    /// The live display's counters.
+    func progress() -> ProgressSnapshot {
+        stats.progress()
+    }
+
+    /// Stops the heartbeats, closes every socket (a close frame, then the connection) and shuts the event loops
+    /// down; reports the socket-level counts, taken before the closes.
+    func finish() async -> FinishReport {
+        heartbeats.withLock { $0?.cancel() }
+        let report = stats.finishReport()
+        let all = sockets.withLock { current -> [OpenSocket?] in
+            defer { current = [] }
+            return current
+        }
+        var closes: [EventLoopFuture<Void>] = []
+        closes.reserveCapacity(all.count)
+        for case let socket? in all {
+            socket.session.closing.store(true, ordering: .relaxed)
+            var code = socket.channel.allocator.buffer(capacity: 2)
+            code.writeInteger(UInt16(1000))
+            let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: code)
+            socket.channel.writeAndFlush(frame, promise: nil)
+            closes.append(socket.channel.close())
+        }
+        if let loop = closes.first?.eventLoop {
+            _ = try? await EventLoopFuture.whenAllComplete(closes, on: loop).get()
+        }
+        try? await group.shutdownGracefully()
+        return report
+    }
+}

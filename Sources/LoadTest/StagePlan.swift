@@ -1,0 +1,13 @@
+/// One sending stage as the coordinator hands it to a worker.
+struct StagePlan: Codable, Sendable {
+    /// 0 for the first stage.
+    var index: Int
+    /// This worker's share of the stage's total rate, messages per second.
+    var rate: Double
+    /// Monotonic instant (nanoseconds) the first send is due, the same for every worker.
+    var startAt: UInt64
+    /// Sending time.
+    var seconds: Double
+    /// Time after the last send for replies and pushes.
+    var graceSeconds: Double
+}
