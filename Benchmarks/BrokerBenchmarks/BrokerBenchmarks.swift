@@ -76,7 +76,7 @@ let benchmarks: @Sendable () -> Void = {
 /// A store with two users in one conversation, its writer running during `body`.
 func withStore(
     sync: SyncMode, directory: String,
-    _ body: @Sendable (any Store, ConversationID, UserID) async throws -> Void
+    _ body: (any Store, ConversationID, UserID) async throws -> Void
 ) async throws {
     let path = "\(directory)/bench-\(UUID().uuidString).sqlite"
     defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
@@ -94,7 +94,7 @@ func withStore(
 }
 
 /// A running actor tree over a store in /dev/shm.
-func withTree(_ body: @Sendable (BrokerRoot, UserID, UserID, ConversationID) async throws -> Void) async throws {
+func withTree(_ body: (BrokerRoot, UserID, UserID, ConversationID) async throws -> Void) async throws {
     try await withStore(sync: .normal, directory: "/dev/shm") { store, conversation, sender in
         let root = BrokerRoot(
             store: store, mailAdapter: LocalMailAdapter(), encoder: FrameEncoder(), configuration: .init(),
