@@ -68,9 +68,11 @@ final class PostgresStore: Store {
         settings.options.maximumConnections = 1
         let client = PostgresClient(configuration: settings, backgroundLogger: logger)
         let pool = PostgresPool(client: client, logger: logger, leaseTimeout: leaseTimeout)
+        let (clientStarted, announce) = AsyncStream.makeStream(of: Void.self)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+            group.addTask { await RunningClient(client: client, started: announce).run() }
             defer { group.cancelAll() }  // cancelling run() closes the pool
+            for await _ in clientStarted {}
             return try await PostgresMigrations.apply(in: pool)
         }
     }
@@ -99,11 +101,12 @@ final class PostgresStore: Store {
     /// moment graceful shutdown reaches it, so it must hear of it only after the writer has committed what it
     /// accepted and returned. Afterwards every operation fails with ``StoreError/unavailable``.
     func run() async throws {
+        let (clientStarted, announce) = AsyncStream.makeStream(of: Void.self)
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: pool.client),  // started first, so stopped last
-                    .init(service: SchemaAndWriter(store: self)),
+                    .init(service: RunningClient(client: pool.client, started: announce)),  // stopped last
+                    .init(service: SchemaAndWriter(store: self, clientStarted: clientStarted)),
                 ],
                 logger: logger
             )
@@ -162,15 +165,33 @@ final class PostgresStore: Store {
 }
 
 extension PostgresStore {
+    /// The store's first service: the client's `run()`, announced just before it starts, so that nothing
+    /// asks the pool for a connection earlier (PostgresNIO logs a warning for each such lease).
+    fileprivate struct RunningClient: Service {
+        /// The client to run.
+        let client: PostgresClient
+        /// Finished right before the client runs.
+        let started: AsyncStream<Void>.Continuation
+
+        /// Announces the start, then runs the client until graceful shutdown or cancellation.
+        func run() async {
+            started.finish()
+            await client.run()
+        }
+    }
+
     /// The store's second service: brings the schema up to date, opens the gate, then runs the writer.
     /// When the migrations fail, it fails every waiting operation with their error and throws it, which
     /// stops the store (and, in `broker serve`, the process, for its supervisor to restart).
     fileprivate struct SchemaAndWriter: Service {
         /// The store being started.
         let store: PostgresStore
+        /// Ends once the client runs (or when this service is cancelled first).
+        let clientStarted: AsyncStream<Void>
 
-        /// Migrates, opens the gate and runs the writer until graceful shutdown.
+        /// Waits for the client, migrates, opens the gate and runs the writer until graceful shutdown.
         func run() async throws {
+            for await _ in clientStarted {}
             do {
                 _ = try await PostgresMigrations.apply(in: store.pool)
             } catch {
