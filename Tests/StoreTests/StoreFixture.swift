@@ -61,7 +61,7 @@ struct StoreFixture: Sendable {
     /// A logger that keeps the output quiet (connection failures are expected in some tests).
     static let logger: Logger = {
         var logger = Logger(label: "store-test")
-        logger.logLevel = .critical
+        logger.logLevel = ProcessInfo.processInfo.environment["STORE_TEST_LOG"] == nil ? .critical : .trace
         return logger
     }()
 
@@ -141,7 +141,10 @@ struct StoreFixture: Sendable {
     }
 
     /// Opens a store on this fixture's data; the caller runs it.
-    func open(sync: SyncMode = .normal, leaseTimeout: Duration = .seconds(5)) throws -> any TestableStore {
+    ///
+    /// The lease timeout also bounds the wait for a free connection of the (small) test pool, so it is long
+    /// by default: the whole test suite runs in parallel on two cores. Availability tests pass a short one.
+    func open(sync: SyncMode = .normal, leaseTimeout: Duration = .seconds(30)) throws -> any TestableStore {
         switch location {
         case .sqlite(let directory):
             let path = directory.appendingPathComponent("store.sqlite").path
@@ -154,9 +157,18 @@ struct StoreFixture: Sendable {
         }
     }
 
-    /// Applies pending migrations the way `broker migrate` does and returns their names.
+    /// Applies pending migrations the way `broker migrate` does and returns their names (for PostgreSQL
+    /// with the same long lease timeout as ``open(sync:leaseTimeout:)``).
     func migrate() async throws -> [String] {
-        try await migrateStore(for: configuration(sync: .normal), logger: Self.logger)
+        switch location {
+        case .sqlite:
+            try await migrateStore(for: configuration(sync: .normal), logger: Self.logger)
+        case .postgres(let location):
+            try await PostgresStore.migrate(
+                location: location, configuration: configuration(sync: .normal), logger: Self.logger,
+                leaseTimeout: .seconds(30)
+            )
+        }
     }
 
     /// Opens a store, runs it while `body` runs, then stops it.

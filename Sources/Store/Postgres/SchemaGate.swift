@@ -10,8 +10,8 @@ import Synchronization
 final class SchemaGate: Sendable {
     /// Where the gate stands.
     private enum State {
-        /// Migrations have not finished; these callers wait.
-        case pending([CheckedContinuation<Void, any Error>])
+        /// Migrations have not finished; these callers wait, by ticket.
+        case pending(waiting: [UInt64: CheckedContinuation<Void, any Error>], nextTicket: UInt64)
         /// The schema is up to date.
         case open
         /// The store stopped, or its migrations failed: every caller gets this error.
@@ -19,13 +19,14 @@ final class SchemaGate: Sendable {
     }
 
     /// The gate's state, behind an uncontended lock.
-    private let state = Mutex<State>(.pending([]))
+    private let state = Mutex<State>(.pending(waiting: [:], nextTicket: 0))
 
     /// Creates a gate that holds callers back until ``open()``.
     init() {}
 
     /// Returns once the schema is up to date.
-    /// - Throws: the error the gate was closed with.
+    /// - Throws: the error the gate was closed with, or ``StoreError/unavailable`` when the caller is
+    ///   cancelled while waiting.
     func wait() async throws {
         let passed: Result<Void, StoreError>? = state.withLock { state in
             switch state {
@@ -35,29 +36,46 @@ final class SchemaGate: Sendable {
             }
         }
         if let passed { return try passed.get() }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let passed: Result<Void, StoreError>? = state.withLock { state in
-                switch state {
-                case .open:
-                    return .success(())
-                case .closed(let error):
-                    return .failure(error)
-                case .pending(var waiting):
-                    waiting.append(continuation)
-                    state = .pending(waiting)
-                    return nil
+        let ticket = state.withLock { state -> UInt64? in
+            guard case .pending(let waiting, let next) = state else { return nil }
+            state = .pending(waiting: waiting, nextTicket: next + 1)
+            return next
+        }
+        guard let ticket else { return try await wait() }  // opened or closed meanwhile
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let passed: Result<Void, StoreError>? = state.withLock { state in
+                    switch state {
+                    case .open:
+                        return .success(())
+                    case .closed(let error):
+                        return .failure(error)
+                    case .pending(var waiting, let next):
+                        if Task.isCancelled { return .failure(.unavailable) }
+                        waiting[ticket] = continuation
+                        state = .pending(waiting: waiting, nextTicket: next)
+                        return nil
+                    }
                 }
+                if let passed { continuation.resume(with: passed) }
             }
-            if let passed { continuation.resume(with: passed) }
+        } onCancel: {
+            let cancelled = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                guard case .pending(var waiting, let next) = state else { return nil }
+                let continuation = waiting.removeValue(forKey: ticket)
+                state = .pending(waiting: waiting, nextTicket: next)
+                return continuation
+            }
+            cancelled?.resume(throwing: StoreError.unavailable)
         }
     }
 
     /// Lets every caller through, waiting ones first.
     func open() {
         let waiting = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-            guard case .pending(let waiting) = state else { return [] }
+            guard case .pending(let waiting, _) = state else { return [] }
             state = .open
-            return waiting
+            return Array(waiting.values)
         }
         for continuation in waiting { continuation.resume() }
     }
@@ -66,7 +84,7 @@ final class SchemaGate: Sendable {
     func close(with error: StoreError) {
         let waiting = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             let waiting: [CheckedContinuation<Void, any Error>]
-            if case .pending(let list) = state { waiting = list } else { waiting = [] }
+            if case .pending(let list, _) = state { waiting = Array(list.values) } else { waiting = [] }
             state = .closed(error)
             return waiting
         }
