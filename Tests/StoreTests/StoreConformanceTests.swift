@@ -188,6 +188,9 @@ struct StoreConformanceTests {
             let user = try await store.createUser(newUser("a@b.io"), welcomeMail: mail(to: "a@b.io"))
             runner.cancel()
             try await runner.value
+            if backend == .postgres {
+                await #expect(throws: StoreError.unavailable) { try await store.run() }  // runs once only
+            }
             await #expect(throws: StoreError.unavailable) {
                 try await store.createUser(newUser("c@d.io"), welcomeMail: mail(to: "c@d.io"))
             }
@@ -656,6 +659,62 @@ struct StoreConformanceTests {
         #expect(history.count == 1 && history.first == stored)
     }
 
+    @Test(arguments: [StoreBackend.postgres])
+    func connectionsKilledUnderRunningStatementsNeverHangAnOperation(backend: StoreBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            guard case .postgres(let location) = fixture.location else { return }
+            let server = try StoreFixture.postgresServer()
+            let (a, _, conversation) = try await fixture.withStore { try await pair(in: $0) }
+            let store = try fixture.open(leaseTimeout: .seconds(1))
+            try await StoreFixture.running(store) { store in
+                #expect(try await eventually { try await store.ping() })
+                let stop = StopFlag()
+                let (succeeded, refused) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                    for worker in 0..<8 {
+                        group.addTask {
+                            var succeeded = 0
+                            var refused = 0
+                            var number = 0
+                            while !stop.isSet {
+                                do {
+                                    if worker % 2 == 0 {
+                                        try await store.ping()
+                                    } else {
+                                        let key = "w\(worker)-\(number)"
+                                        _ = try await store.insertMessages([
+                                            draft(conversation.id, from: a.id, key, clientID: key)
+                                        ])
+                                    }
+                                    succeeded += 1
+                                } catch StoreError.unavailable {
+                                    refused += 1
+                                }
+                                number += 1
+                            }
+                            return (succeeded, refused)
+                        }
+                    }
+                    // Connections die under running statements, again and again, while the server stays up.
+                    for _ in 0..<25 {
+                        try await StoreFixture.maintenance(
+                            server,
+                            """
+                            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                            WHERE datname = '\(location.database)' AND pid <> pg_backend_pid()
+                            """
+                        )
+                        try await Task.sleep(for: .milliseconds(40))
+                    }
+                    stop.set()
+                    return try await group.reduce(into: (0, 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+                }
+                #expect(succeeded > 0)
+                #expect(refused > 0)
+                #expect(try await eventually { try await store.ping() }, "the store works again afterwards")
+            }
+        }
+    }
+
     @Test func timestampsRenderAsRFC3339WithMicroseconds() {
         #expect(Timestamp(microseconds: 1_795_000_000_123_456).rfc3339 == "2026-11-18T11:06:40.123456Z")
         #expect(Timestamp(microseconds: 5).rfc3339 == "1970-01-01T00:00:00.000005Z")
@@ -669,6 +728,20 @@ final class StopFlag: Sendable {
     func set() { value.withLock { $0 = true } }
     /// Whether the flag is set.
     var isSet: Bool { value.withLock { $0 } }
+}
+
+/// Whether `operation` succeeds within `limit`, retrying it while the store is `unavailable`.
+func eventually(within limit: Duration = .seconds(30), _ operation: () async throws -> Void) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        do {
+            try await operation()
+            return true
+        } catch StoreError.unavailable {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+    return false
 }
 
 /// Two users and their conversation.

@@ -65,6 +65,13 @@ struct StoreFixture: Sendable {
         return logger
     }()
 
+    /// The quiet logger, tagged with the test's database so interleaved logs (STORE_TEST_LOG=1) can be told apart.
+    static func logger(for location: PostgresLocation) -> Logger {
+        var logger = logger
+        logger[metadataKey: "db"] = "\(location.database)"
+        return logger
+    }
+
     /// Runs `body` with a fresh location for `backend`, then deletes it (also when `body` throws).
     ///
     /// For PostgreSQL without `BROKER_TEST_POSTGRES_URL`, the test case is skipped with the reason, or fails
@@ -151,7 +158,7 @@ struct StoreFixture: Sendable {
             return try SQLiteStore(path: path, configuration: configuration(sync: sync), logger: Self.logger)
         case .postgres(let location):
             return PostgresStore(
-                location: location, configuration: configuration(sync: sync), logger: Self.logger,
+                location: location, configuration: configuration(sync: sync), logger: Self.logger(for: location),
                 leaseTimeout: leaseTimeout, maximumConnections: 4
             )
         }
@@ -165,7 +172,7 @@ struct StoreFixture: Sendable {
             try await migrateStore(for: configuration(sync: .normal), logger: Self.logger)
         case .postgres(let location):
             try await PostgresStore.migrate(
-                location: location, configuration: configuration(sync: .normal), logger: Self.logger,
+                location: location, configuration: configuration(sync: .normal), logger: Self.logger(for: location),
                 leaseTimeout: .seconds(30)
             )
         }

@@ -2,14 +2,19 @@ import Logging
 import PostgresNIO
 import Synchronization
 
-/// The store's way into PostgreSQL: the client's connection pool, with a deadline on getting a connection,
+/// The store's way into PostgreSQL: the client's connection pool, with a watchdog on every operation,
 /// transactions that never hand a connection back in an unknown state, and every error mapped to
 /// ``StoreError``.
 ///
-/// The deadline exists because the pool, when the server is down, keeps requests queued while it retries
-/// (for up to a minute before its circuit breaker trips); a store caller must hear ``StoreError/unavailable``
-/// promptly instead. Only the wait for a connection is bounded: a statement that already runs is left to
-/// finish, because its outcome (a commit, say) must not be reported as a failure.
+/// The watchdog exists for two reasons. When the server is down the pool keeps requests queued while it
+/// retries (for up to a minute before its circuit breaker trips); a store caller must hear
+/// ``StoreError/unavailable`` promptly instead. And with PostgresNIO 1.33.2 a statement written to a
+/// connection that is just closing (the server ended it, or the network did) can wait forever: its query
+/// promise is dropped with the channel's handlers. So an operation runs in a task of its own, and its
+/// caller waits for an outcome that either that task or the watchdog provides: the watchdog withdraws a
+/// connection request that is not served within ``leaseTimeout`` and gives up on an operation whose
+/// connection has closed, answering ``StoreError/unavailable`` (a statement that merely runs long on a
+/// live connection is left to finish, because its outcome, a commit say, must not be reported as a failure).
 ///
 /// It owns nothing that needs stopping: the ``PostgresStore`` runs and stops the client.
 struct PostgresPool: Sendable {
@@ -17,46 +22,64 @@ struct PostgresPool: Sendable {
     let client: PostgresClient
     /// Where statements log (at the client's own levels; never with bound values).
     let logger: Logger
-    /// How long an operation waits for a connection before failing with ``StoreError/unavailable``.
+    /// How long an operation waits for a connection before failing with ``StoreError/unavailable``; also
+    /// how often the watchdog looks at a running operation's connection.
     let leaseTimeout: Duration
 
     /// Runs `body` on a pooled connection.
+    ///
+    /// The operation and its watchdog are unstructured tasks on purpose: a child of a task group cannot be
+    /// abandoned, and abandoning is the only way out of a statement that will never be answered. Both are
+    /// bounded: the watchdog ends with the outcome, and the operation ends with its statement (or, in the
+    /// rare case above, stays parked on a closed connection that the pool has already written off).
     /// - Throws: ``StoreError``: ``StoreError/unavailable`` when no connection came within ``leaseTimeout``
     ///   or the connection broke, otherwise the mapping of ``map(_:operation:connected:)``.
     func withConnection<T: Sendable>(
         _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let lease = LeaseFlag()
+        let attempt = ConnectionAttempt<T>()
         let client = self.client
         let leaseTimeout = self.leaseTimeout
-        do {
-            return try await withThrowingTaskGroup(of: LeaseOutcome<T>.self) { group in
-                group.addTask {
-                    .finished(
-                        try await client.withConnection { connection in
-                            lease.markLeased()
-                            return try await body(connection)
-                        }
-                    )
+        let work = Task {
+            do {
+                let value = try await client.withConnection { connection in
+                    // A request served after its caller was answered must not run the caller's writes.
+                    guard attempt.lease(connection) else { throw StoreError.unavailable }
+                    return try await body(connection)
                 }
-                group.addTask {
-                    try? await Task.sleep(for: leaseTimeout)
-                    return .deadlinePassed
-                }
-                while let outcome = try await group.next() {
-                    switch outcome {
-                    case .finished(let value):
-                        group.cancelAll()
-                        return value
-                    case .deadlinePassed:
-                        // Cancelling withdraws the pending lease request; a body already running goes on.
-                        if !lease.isLeased { group.cancelAll() }
+                attempt.resolve(.success(value))
+            } catch {
+                attempt.resolve(.failure(error))
+            }
+        }
+        let logger = self.logger
+        let watchdog = Task {
+            var withdrawn = false
+            while true {
+                do { try await Task.sleep(for: leaseTimeout) } catch { return }  // cancelled: the outcome is known
+                if let connection = attempt.connection {
+                    if connection.isClosed {
+                        logger.notice("gave up on a statement whose connection closed", metadata: ["operation": "\(operation)"])
+                        attempt.abandon()
                     }
+                } else if withdrawn {
+                    logger.notice("gave up on a connection request the pool kept", metadata: ["operation": "\(operation)"])
+                    attempt.abandon()
+                } else {
+                    withdrawn = true
+                    work.cancel()  // withdraws the connection request; the operation then fails by itself
                 }
-                throw StoreError.unavailable
+            }
+        }
+        defer { watchdog.cancel() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await attempt.outcome()
+            } onCancel: {
+                work.cancel()
             }
         } catch {
-            throw Self.map(error, operation: operation, connected: lease.isLeased)
+            throw Self.map(error, operation: operation, connected: attempt.connection != nil)
         }
     }
 
@@ -150,22 +173,60 @@ struct PostgresPool: Sendable {
     }
 }
 
-/// What finished first in ``PostgresPool/withConnection(_:_:)``: the operation or its lease deadline.
-private enum LeaseOutcome<T: Sendable>: Sendable {
-    /// The operation returned.
-    case finished(T)
-    /// The deadline for getting a connection passed (or the caller was cancelled).
-    case deadlinePassed
-}
+/// One operation of ``PostgresPool/withConnection(_:_:)``: the connection it was given, and its outcome,
+/// settled once, by the operation or by its watchdog.
+private final class ConnectionAttempt<T: Sendable>: Sendable {
+    /// What is known so far.
+    private struct State {
+        /// The leased connection, once the pool handed one out.
+        var connection: PostgresConnection?
+        /// The outcome, once settled.
+        var outcome: Result<T, any Error>?
+        /// The caller, while it waits for the outcome.
+        var waiter: CheckedContinuation<T, any Error>?
+    }
 
-/// Whether an operation got its connection yet; set by the operation, read by its deadline.
-private final class LeaseFlag: Sendable {
-    /// Set once the pool handed out the connection.
-    private let leased = Atomic<Bool>(false)
+    /// The state, behind a lock.
+    private let state = Mutex(State())
 
-    /// Records that the pool handed out the connection.
-    func markLeased() { leased.store(true, ordering: .releasing) }
+    /// Creates an attempt with nothing known yet.
+    init() {}
 
-    /// Whether the pool handed out the connection.
-    var isLeased: Bool { leased.load(ordering: .acquiring) }
+    /// Records the leased connection; `false` when the caller was already answered (the body must not run).
+    func lease(_ connection: PostgresConnection) -> Bool {
+        state.withLock { state in
+            guard state.outcome == nil else { return false }
+            state.connection = connection
+            return true
+        }
+    }
+
+    /// The leased connection, if any.
+    var connection: PostgresConnection? { state.withLock { $0.connection } }
+
+    /// Settles the outcome (only the first call counts) and answers a waiting caller.
+    func resolve(_ outcome: Result<T, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(with: outcome)
+    }
+
+    /// Gives up on the operation: its caller hears ``StoreError/unavailable``.
+    func abandon() { resolve(.failure(StoreError.unavailable)) }
+
+    /// Waits for the outcome.
+    func outcome() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let settled = state.withLock { state -> Result<T, any Error>? in
+                if let outcome = state.outcome { return outcome }
+                state.waiter = continuation
+                return nil
+            }
+            if let settled { continuation.resume(with: settled) }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// The production store: PostgreSQL through PostgresNIO's pooled `PostgresClient`; several brokers on one
 /// database form one service.
@@ -24,6 +25,8 @@ final class PostgresStore: Store {
     let writer: PostgresMessageWriter
     /// Holds operations back until the migrations ran.
     let schema = SchemaGate()
+    /// Set by the first `run()`: the client can run only once (PostgresNIO traps on a second `run()`).
+    private let hasRun = Atomic<Bool>(false)
     /// Where the store and its services log.
     private let logger: Logger
 
@@ -100,7 +103,12 @@ final class PostgresStore: Store {
     /// order) rather than a bare task group: `PostgresClient.run()` cancels itself, closing the pool, the
     /// moment graceful shutdown reaches it, so it must hear of it only after the writer has committed what it
     /// accepted and returned. Afterwards every operation fails with ``StoreError/unavailable``.
+    /// - Throws: ``StoreError/unavailable`` when the migrations could not reach the database, or when called
+    ///   a second time (a stopped store is not restarted; make a new one).
     func run() async throws {
+        guard hasRun.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else {
+            throw StoreError.unavailable
+        }
         let (clientStarted, announce) = AsyncStream.makeStream(of: Void.self)
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
