@@ -8,7 +8,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try Settings()
-        let applied = try migrateStore(for: try settings.storeConfiguration(), logger: Logger(label: "broker.migrate"))
+        let applied = try await migrateStore(for: try settings.storeConfiguration(), logger: Logger(label: "broker.migrate"))
         print(applied.isEmpty ? "schema up to date" : "applied: \(applied.joined(separator: ", "))")
     }
 }

@@ -14,6 +14,8 @@ package struct StoreConfiguration: Sendable, Hashable {
     package enum Backend: Sendable, Hashable {
         /// An embedded SQLite database file.
         case sqlite(path: String)
+        /// A PostgreSQL server; several brokers on one database form one service.
+        case postgres(PostgresLocation)
     }
 
     /// Engine and location.
@@ -34,17 +36,18 @@ package struct StoreConfiguration: Sendable, Hashable {
     }
 
     /// Parses a database URL: `sqlite://RELATIVE/OR/ABSOLUTE/PATH` (`sqlite://./data/broker.sqlite`,
-    /// `sqlite:///var/lib/broker.sqlite`).
-    /// - Throws: ``ConfigurationError`` for an unknown scheme or an empty path.
+    /// `sqlite:///var/lib/broker.sqlite`), or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`
+    /// (`postgresql://` too; see ``PostgresLocation/init(url:)``).
+    /// - Throws: ``ConfigurationError`` for an unknown scheme, an empty path or a malformed PostgreSQL URL.
     package init(url: String, sync: SyncMode = .full) throws {
         if url.hasPrefix("sqlite://") {
             let path = String(url.dropFirst("sqlite://".count))
             guard !path.isEmpty else { throw ConfigurationError(message: "BROKER_DATABASE_URL has no path: \(url)") }
             self.init(backend: .sqlite(path: path), sync: sync)
         } else if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            throw ConfigurationError(message: "PostgreSQL is not supported by this build yet; use sqlite://PATH")
+            self.init(backend: .postgres(try PostgresLocation(url: url)), sync: sync)
         } else {
-            throw ConfigurationError(message: "BROKER_DATABASE_URL must start with sqlite://")
+            throw ConfigurationError(message: "BROKER_DATABASE_URL must start with sqlite://, postgres:// or postgresql://")
         }
     }
 }

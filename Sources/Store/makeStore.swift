@@ -1,21 +1,27 @@
 import Foundation
 import Logging
 
-/// Opens the configured store and brings its schema up to date; the only way out of this module to a backend.
+/// Opens the configured store; the only way out of this module to a backend.
 ///
-/// The caller runs the returned store (it is a `Service`) for writes to complete.
+/// SQLite applies pending migrations here; PostgreSQL applies them at the start of the store's `run()`
+/// (they need its connection pool running), holding every operation back until they are done. The caller
+/// runs the returned store (it is a `Service`) for writes to complete.
 package func makeStore(for configuration: StoreConfiguration, logger: Logger) throws -> any Store {
     switch configuration.backend {
     case .sqlite(let path):
         return try SQLiteStore(path: path, configuration: configuration, logger: logger)
+    case .postgres(let location):
+        return PostgresStore(location: location, configuration: configuration, logger: logger)
     }
 }
 
 /// Applies pending migrations without starting a store (`broker migrate`).
 /// - Returns: the names of the migrations applied now.
-package func migrateStore(for configuration: StoreConfiguration, logger: Logger) throws -> [String] {
+package func migrateStore(for configuration: StoreConfiguration, logger: Logger) async throws -> [String] {
     switch configuration.backend {
     case .sqlite(let path):
         return try SQLiteStore.migrate(path: path, configuration: configuration, logger: logger)
+    case .postgres(let location):
+        return try await PostgresStore.migrate(location: location, configuration: configuration, logger: logger)
     }
 }
