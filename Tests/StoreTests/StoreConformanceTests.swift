@@ -554,7 +554,7 @@ struct StoreConformanceTests {
                         let recovery = Task {
                             var lastSeen = MessageID(0)
                             var seen: [MessageID] = []
-                            while !done.isSet {
+                            while !done.isSet, !Task.isCancelled {
                                 let missed = try await reader.missedMessages(for: recipient.id, after: lastSeen, limit: 1_000)
                                 seen += missed.map(\.id)
                                 lastSeen = missed.last?.id ?? lastSeen
@@ -628,25 +628,12 @@ struct StoreConformanceTests {
             guard case .postgres(let location) = fixture.location else { return }
             let server = try StoreFixture.postgresServer()
             let (a, _, conversation) = try await fixture.withStore { try await pair(in: $0) }
-            // A short lease timeout, so the outage is reported quickly. Under a loaded machine a short
-            // timeout can also expire before the outage, while the store starts: then start it again.
-            for _ in 0..<5 {
-                let store = try fixture.open(leaseTimeout: .seconds(2))
-                let finished: Bool
-                do {
-                    finished = try await StoreFixture.running(store) { store in
-                        guard (try? await store.ping()) != nil else { return false }
-                        try await checkOutageAndRecovery(
-                            of: store, database: location.database, server: server, sender: a.id, in: conversation.id
-                        )
-                        return true
-                    }
-                } catch StoreError.unavailable {
-                    continue  // its start failed on the short timeout (before any outage)
-                }
-                if finished { return }
+            // A short lease timeout, so the outage is reported quickly.
+            try await fixture.withStartedStore(leaseTimeout: .seconds(2)) { store in
+                try await checkOutageAndRecovery(
+                    of: store, database: location.database, server: server, sender: a.id, in: conversation.id
+                )
             }
-            Issue.record("the store never started within its short lease timeout")
         }
     }
 
@@ -695,17 +682,16 @@ struct StoreConformanceTests {
             guard case .postgres(let location) = fixture.location else { return }
             let server = try StoreFixture.postgresServer()
             let (a, _, conversation) = try await fixture.withStore { try await pair(in: $0) }
-            let store = try fixture.open(leaseTimeout: .seconds(1))
-            try await StoreFixture.running(store) { store in
-                #expect(try await eventually { try await store.ping() })
+            try await fixture.withStartedStore(leaseTimeout: .seconds(1)) { store in
                 let stop = StopFlag()
                 let (succeeded, refused) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                    defer { stop.set() }  // also when the killing fails: the workers must not outlive the test
                     for worker in 0..<8 {
                         group.addTask {
                             var succeeded = 0
                             var refused = 0
                             var number = 0
-                            while !stop.isSet {
+                            while !stop.isSet, !Task.isCancelled {
                                 do {
                                     if worker % 2 == 0 {
                                         try await store.ping()
@@ -718,6 +704,9 @@ struct StoreConformanceTests {
                                     succeeded += 1
                                 } catch StoreError.unavailable {
                                     refused += 1
+                                    // Back off: a refusal can come without suspending, and a loop that never
+                                    // suspends would starve the other tasks of the two cooperative threads.
+                                    try await Task.sleep(for: .milliseconds(5))
                                 }
                                 number += 1
                             }

@@ -187,6 +187,35 @@ struct StoreFixture: Sendable {
         return try await Self.running(store, body)
     }
 
+    /// Runs `body` with a running store that has a short lease timeout, once it answers a ping.
+    ///
+    /// On a loaded machine such a short timeout can expire while the store starts (its migrations then
+    /// fail, which stops it, as it should); that start is retried with a new store, a few times.
+    func withStartedStore<T: Sendable>(
+        leaseTimeout: Duration, _ body: @Sendable (any TestableStore) async throws -> T
+    ) async throws -> T {
+        for _ in 0..<5 {
+            let store = try open(leaseTimeout: leaseTimeout)
+            do {
+                return try await Self.running(store) { store in
+                    guard try await eventually(within: .seconds(10), { try await store.ping() }) else {
+                        throw StartFailed()
+                    }
+                    return try await body(store)
+                }
+            } catch is StartFailed {
+                continue
+            }
+        }
+        throw StartFailed()
+    }
+
+    /// A store with a short lease timeout did not start.
+    struct StartFailed: Error, CustomStringConvertible {
+        /// The failure message.
+        var description: String { "the store never started within its short lease timeout" }
+    }
+
     /// Runs `store` while `body` runs, then cancels it and waits for it to stop.
     static func running<T: Sendable>(
         _ store: any TestableStore, _ body: @Sendable (any TestableStore) async throws -> T
