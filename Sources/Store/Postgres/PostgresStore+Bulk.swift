@@ -6,25 +6,19 @@ extension PostgresStore {
     func createUsersInBulk(_ users: [NewUser]) async throws -> [User] {
         guard !users.isEmpty else { return [] }
         let now = Timestamp.now()
-        let logger = pool.logger
         let names = users.map(\.name), subnames = users.map(\.subname), emails = users.map(\.email)
         let keys = users.map(\.emailKey), jobs = users.map(\.job), hashes = users.map(\.passwordHash)
-        let ids: [Int64] = try await withTransaction("createUsersInBulk") { connection in
-            let rows = try await connection.query(
-                """
-                INSERT INTO users (name, subname, email, email_key, job, password_hash, inserted_at)
-                SELECT n, s, e, k, j, h, \(now.microseconds)
-                FROM unnest(\(names)::text[], \(subnames)::text[], \(emails)::text[], \(keys)::text[], \(jobs)::text[],
-                            \(hashes)::text[]) WITH ORDINALITY AS t(n, s, e, k, j, h, o)
-                ORDER BY o
-                RETURNING id
-                """,
-                logger: logger
-            )
-            var ids: [Int64] = []
-            for try await id in rows.decode(Int64.self) { ids.append(id) }
-            return ids
-        }
+        let ids = try await insertReturningIDs(
+            "createUsersInBulk",
+            """
+            INSERT INTO users (name, subname, email, email_key, job, password_hash, inserted_at)
+            SELECT n, s, e, k, j, h, \(now.microseconds)
+            FROM unnest(\(names)::text[], \(subnames)::text[], \(emails)::text[], \(keys)::text[], \(jobs)::text[],
+                        \(hashes)::text[]) WITH ORDINALITY AS t(n, s, e, k, j, h, o)
+            ORDER BY o
+            RETURNING id
+            """
+        )
         guard ids.count == users.count else {
             throw StoreError.failed(operation: "createUsersInBulk", message: "row count mismatch")
         }
@@ -40,23 +34,17 @@ extension PostgresStore {
     func createConversationsInBulk(_ pairs: [(sender: UserID, recipient: UserID)]) async throws -> [Conversation] {
         guard !pairs.isEmpty else { return [] }
         let now = Timestamp.now()
-        let logger = pool.logger
         let senders = pairs.map(\.sender.rawValue), recipients = pairs.map(\.recipient.rawValue)
-        let ids: [Int64] = try await withTransaction("createConversationsInBulk") { connection in
-            let rows = try await connection.query(
-                """
-                INSERT INTO conversations (sender_id, recipient_id, user_low, user_high, inserted_at)
-                SELECT s, r, least(s, r), greatest(s, r), \(now.microseconds)
-                FROM unnest(\(senders)::bigint[], \(recipients)::bigint[]) WITH ORDINALITY AS t(s, r, o)
-                ORDER BY o
-                RETURNING id
-                """,
-                logger: logger
-            )
-            var ids: [Int64] = []
-            for try await id in rows.decode(Int64.self) { ids.append(id) }
-            return ids
-        }
+        let ids = try await insertReturningIDs(
+            "createConversationsInBulk",
+            """
+            INSERT INTO conversations (sender_id, recipient_id, user_low, user_high, inserted_at)
+            SELECT s, r, least(s, r), greatest(s, r), \(now.microseconds)
+            FROM unnest(\(senders)::bigint[], \(recipients)::bigint[]) WITH ORDINALITY AS t(s, r, o)
+            ORDER BY o
+            RETURNING id
+            """
+        )
         guard ids.count == pairs.count else {
             throw StoreError.failed(operation: "createConversationsInBulk", message: "row count mismatch")
         }
@@ -65,6 +53,16 @@ extension PostgresStore {
                 id: ConversationID(id), senderID: pair.sender, recipientID: pair.recipient, status: "active",
                 insertedAt: now, lastMessageID: nil, senderLastReadID: nil, recipientLastReadID: nil
             )
+        }
+    }
+
+    /// Runs one `INSERT … RETURNING id` in a transaction and returns the ids in the order returned.
+    private func insertReturningIDs(_ operation: String, _ query: PostgresQuery) async throws -> [Int64] {
+        let logger = pool.logger
+        return try await withTransaction(operation) { connection in
+            var ids: [Int64] = []
+            for try await id in try await connection.query(query, logger: logger).decode(Int64.self) { ids.append(id) }
+            return ids
         }
     }
 
