@@ -134,9 +134,13 @@ actor PostgresMessageWriter {
         statistics.transactions += 1
         statistics.writes += drafts.count
         statistics.largestBatch = max(statistics.largestBatch, drafts.count)
+        StoreMetrics.batchSize.record(drafts.count)
+        StoreMetrics.queueDepth.record(pending.count)
+        let started = ContinuousClock.now
         let outcomes: Outcomes
         do {
             outcomes = try await commit(drafts)
+            StoreMetrics.commitLatency.record(duration: ContinuousClock.now - started)
         } catch {
             let failure = error as? StoreError ?? .failed(operation: "insertMessages", message: "\(type(of: error))")
             for call in batch { call.continuation.resume(throwing: failure) }
