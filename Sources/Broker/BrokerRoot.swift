@@ -21,6 +21,8 @@ package final class BrokerRoot: Sendable {
         package var conversationMailbox: Int = 4_096
         /// Test hook for injected crashes.
         package var faults: FaultInjection?
+        /// Heartbeats and timeouts of the cluster bridge (used when the store has a cluster bus).
+        package var cluster = ClusterBridge.Configuration()
 
         /// The defaults.
         package init() {}
@@ -34,6 +36,8 @@ package final class BrokerRoot: Sendable {
     private let encoder: any PushEncoder
     /// Active conversations on this node.
     package let conversations: ConversationDirectory
+    /// The bridge to the other nodes on the same database; `nil` for a store of one node (SQLite).
+    package let cluster: ClusterBridge?
     /// The root supervisor, to run under the process's `ServiceGroup`.
     package let supervisor: Supervisor<String>
 
@@ -45,19 +49,34 @@ package final class BrokerRoot: Sendable {
         self.store = store
         self.encoder = encoder
         let users = self.users
+        let topics = self.topics
+        let cluster = store.clusterBus.map { bus in
+            ClusterBridge(
+                bus: bus, store: store, users: users, topics: topics, encoder: encoder,
+                configuration: configuration.cluster, logger: logger
+            )
+        }
+        self.cluster = cluster
         let conversations = ConversationDirectory { id in
             ConversationActor(
                 id: id, store: store, users: users, encoder: encoder, logger: logger,
-                mailboxCapacity: configuration.conversationMailbox, faults: configuration.faults
+                mailboxCapacity: configuration.conversationMailbox, faults: configuration.faults,
+                fansOut: cluster == nil
             )
         }
         self.conversations = conversations
         let idle = configuration.conversationIdleTimeout
+        // Started first, stopped last: the bridge keeps delivering while the conversations finish.
+        let bridge: [ChildSpec<String>] = cluster.map { cluster in
+            [ChildSpec(id: "cluster", restart: .permanent, shutdown: .graceful(timeout: .seconds(3))) {
+                ClusterBridgeRunner(bridge: cluster)
+            }]
+        } ?? []
         self.supervisor = Supervisor(
             strategy: .oneForOne,
             maxRestarts: 3,
             period: .seconds(5),
-            children: [
+            children: bridge + [
                 ChildSpec(id: "mailer", restart: .permanent) {
                     Mailer(store: store, adapter: mailAdapter, logger: logger, pollInterval: configuration.mailPollInterval)
                 },
@@ -79,7 +98,10 @@ package final class BrokerRoot: Sendable {
     /// Joins a socket to `room:chat`: attaches it to its user's actor and, if the user just came online, tells
     /// the user's online conversation partners (`presence_diff`).
     /// - Returns: the presence state for the joining socket: the partners online now and since when.
+    /// - Throws: ``BrokerError/unavailable`` when this node is in a cluster but cannot hear the other nodes
+    ///   (its live deliveries would have gaps); the store's error when it cannot list the user's partners.
     package func joinRoom(_ sink: any SocketSink, for user: UserID) async throws -> [(UserID, Timestamp)] {
+        if let cluster { return try await joinClusterRoom(sink, for: user, cluster) }
         let cameOnline = await users.attach(sink, for: user)
         let peers = try await store.conversations(of: user).map { $0.peer(of: user) }
         if cameOnline, let me = await users.presence(of: [user]).first {
@@ -89,12 +111,45 @@ package final class BrokerRoot: Sendable {
         return await users.presence(of: peers)
     }
 
+    /// In a cluster the bridge decides who is online service-wide and sends the diffs.
+    private func joinClusterRoom(
+        _ sink: any SocketSink, for user: UserID, _ cluster: ClusterBridge
+    ) async throws -> [(UserID, Timestamp)] {
+        guard cluster.isListening else { throw BrokerError.unavailable }
+        let peers = try await store.conversations(of: user).map { $0.peer(of: user) }
+        if await users.attach(sink, for: user), let me = await users.presence(of: [user]).first {
+            await cluster.localOnline(user, at: me.1)
+        }
+        var presence: [UserID: Timestamp] = [:]
+        for (peer, at) in await users.presence(of: peers) { presence[peer] = at }
+        for (peer, at) in await cluster.remotePresence(of: peers) { presence[peer] = min(at, presence[peer] ?? at) }
+        return peers.compactMap { peer in presence[peer].map { (peer, $0) } }
+    }
+
     /// Detaches a socket from `room:chat`; if it was the user's last, tells the online partners it left.
     package func leaveRoom(_ socket: SocketID, for user: UserID) async {
         guard await users.detach(socket, for: user) else { return }
+        if let cluster {
+            await cluster.localOffline(user)
+            return
+        }
         guard let peers = try? await store.conversations(of: user).map({ $0.peer(of: user) }) else { return }
         let push = encoder.encodePresenceDiff(joins: [], leaves: [(user, .now())])
         for actor in await users.actors(for: peers) { await actor.deliver([(push, nil)]) }
+    }
+
+    /// Pushes a topic event (typing, read) to the conversation's joins on this node except `socket`, and to
+    /// those on the other nodes.
+    package func broadcast(
+        _ push: EncodedPush, in conversation: ConversationID, except socket: SocketID, to recipients: Set<UserID>? = nil
+    ) async {
+        await topics.broadcast(push, in: conversation, except: socket, to: recipients)
+        await cluster?.publishTopic(push, in: conversation, to: recipients)
+    }
+
+    /// Closes the session's sockets on the other nodes (the caller closes this node's).
+    package func revokeSession(_ session: String) async {
+        await cluster?.publishLogout(session: session)
     }
 
     /// Sends a message through its conversation's actor: stored, then delivered, then answered.

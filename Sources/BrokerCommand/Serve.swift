@@ -41,6 +41,7 @@ struct Serve: AsyncParsableCommand {
             broker: broker,
             metrics: metrics
         )
+        await dependencies.connectCluster()
         let app = buildApplication(
             configuration: settings.gatewayConfiguration, dependencies: dependencies, logger: logger
         ) { channel in

@@ -84,7 +84,9 @@ struct Settings: Sendable {
 
     /// The store's configuration.
     func storeConfiguration() throws -> StoreConfiguration {
-        try StoreConfiguration(url: databaseURL, sync: sync)
+        var configuration = try StoreConfiguration(url: databaseURL, sync: sync)
+        configuration.node = ClusterNode(name: nodeName)
+        return configuration
     }
 
     /// The edge's configuration.

@@ -37,6 +37,11 @@ package struct GatewayDependencies: Sendable {
         self.broker = broker
         self.connections = connections
     }
+
+    /// Lets the cluster bridge close this node's sockets for other nodes (logout, resync).
+    package func connectCluster() async {
+        await broker.cluster?.setSocketControl(connections)
+    }
 }
 
 /// Builds the router with every route of contract §2 and the health endpoints, behind the error middleware.
@@ -52,11 +57,13 @@ package func buildRouter(
     )
     let sessions = SessionsController(
         store: store, hasher: dependencies.hasher, tokens: dependencies.tokens, limiter: limiter,
-        configuration: configuration, onRevoke: { [connections = dependencies.connections] claims in
+        configuration: configuration, onRevoke: { [connections = dependencies.connections, broker = dependencies.broker] claims in
             connections.closeSockets(ofToken: claims.jti.value)
+            await broker.revokeSession(claims.jti.value)
         }
     )
-    HealthController(store: store, readiness: dependencies.readiness).addRoutes(to: router)
+    HealthController(store: store, readiness: dependencies.readiness, cluster: dependencies.broker.cluster)
+        .addRoutes(to: router)
     if let registry = dependencies.metrics { MetricsController(registry: registry).addRoutes(to: router) }
 
     let api = router.group("api")

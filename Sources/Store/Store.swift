@@ -66,6 +66,12 @@ package protocol Store: Service {
     /// The stored message a sender already sent with this `clientID`.
     func message(from sender: UserID, clientID: String) async throws -> Message?
 
+    // MARK: Cluster
+
+    /// The notification channel shared with the other brokers on this database, if the backend has one
+    /// (PostgreSQL); `nil` for a store of one node (SQLite).
+    var clusterBus: (any ClusterBus)? { get }
+
     // MARK: Health
 
     /// Checks that the database answers.

@@ -26,6 +26,8 @@ package struct StoreConfiguration: Sendable, Hashable {
     package var writerCapacity: Int
     /// Most writes committed in one transaction.
     package var maxBatchSize: Int
+    /// This process in the service (its message feed and control events carry the instance id).
+    package var node = ClusterNode(name: ProcessInfo.processInfo.hostName)
 
     /// Creates a configuration.
     package init(backend: Backend, sync: SyncMode = .full, writerCapacity: Int = 16_384, maxBatchSize: Int = 1_024) {

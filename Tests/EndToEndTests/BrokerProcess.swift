@@ -38,6 +38,11 @@ final class BrokerProcess: Sendable {
         env["BROKER_BCRYPT_COST"] = "4"
         env["BROKER_LOG_LEVEL"] = "warning"
         for (key, value) in environment { env[key] = value }
+        if TestPostgres.everyBrokerOnPostgres, env["BROKER_DATABASE_URL"] == nil {
+            // One database per working folder, so a broker restarted in the same folder finds its data.
+            let name = "e2e_" + directory.lastPathComponent.lowercased().filter { $0.isLetter || $0.isNumber }
+            env["BROKER_DATABASE_URL"] = try await TestPostgres.database(name, on: try TestPostgres.requireServer())
+        }
         process.environment = env
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -43,6 +43,7 @@ struct TestApp {
             store: store, tokens: tokens, hasher: try await PasswordHasher(cost: 4), readiness: Readiness(),
             broker: broker
         )
+        await dependencies.connectCluster()
         let app = buildApplication(
             configuration: configuration, dependencies: dependencies, services: [store, broker.supervisor], logger: logger
         )

@@ -33,6 +33,9 @@ package actor ConversationActor: SupervisedChild {
     private let logger: Logger
     private let mailboxCapacity: Int
     private let faults: FaultInjection?
+    /// Whether this actor pushes stored messages to the user actors itself: on a node of one, yes; in a
+    /// cluster, the ``ClusterBridge`` delivers every node's messages from the store's feed, in commit order.
+    private let fansOut: Bool
     private var conversation: Conversation?
     private var mailbox = Deque<Pending>()
     private var wakeUp: CheckedContinuation<Void, Never>?
@@ -45,8 +48,9 @@ package actor ConversationActor: SupervisedChild {
     /// Creates the actor; it loads its conversation on first use.
     package init(
         id: ConversationID, store: any Store, users: UserDirectory, encoder: any PushEncoder, logger: Logger,
-        mailboxCapacity: Int = 4_096, faults: FaultInjection? = nil
+        mailboxCapacity: Int = 4_096, faults: FaultInjection? = nil, fansOut: Bool = true
     ) {
+        self.fansOut = fansOut
         self.id = id
         self.store = store
         self.users = users
@@ -134,7 +138,10 @@ package actor ConversationActor: SupervisedChild {
         BrokerMetrics.messagesIn.increment(by: accepted.count)
         BrokerMetrics.conversationBatch.record(accepted.count)
         let drafts = accepted.map {
-            NewMessage(conversationID: id, senderID: $0.request.sender, content: $0.request.content, clientID: $0.request.clientID)
+            NewMessage(
+                conversationID: id, senderID: $0.request.sender, content: $0.request.content,
+                clientID: $0.request.clientID, origin: $0.request.socket?.rawValue ?? 0
+            )
         }
         let results: [Result<StoredMessage, StoreError>]
         do {
@@ -147,7 +154,7 @@ package actor ConversationActor: SupervisedChild {
             throw error
         }
         var pushes: [(push: EncodedPush, except: SocketID?)] = []
-        for (pending, result) in zip(accepted, results) {
+        for (pending, result) in zip(accepted, results) where fansOut {
             if case .success(.created(let message)) = result {
                 pushes.append((encoder.encodeReceive(message), pending.request.socket))
             }

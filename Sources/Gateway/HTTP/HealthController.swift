@@ -1,10 +1,13 @@
+import Broker
 import Hummingbird
 import Store
 
-/// `GET /healthz` (the process answers) and `GET /readyz` (store reachable and not draining).
+/// `GET /healthz` (the process answers) and `GET /readyz` (store reachable, not draining, and in a cluster
+/// the cluster channel listening).
 struct HealthController {
     let store: any Store
     let readiness: Readiness
+    let cluster: ClusterBridge?
 
     func addRoutes(to router: Router<BrokerRequestContext>) {
         router.get("healthz") { _, _ in
@@ -17,6 +20,7 @@ struct HealthController {
             } catch {
                 throw APIError.unavailable("store unavailable")
             }
+            if let cluster, !cluster.isListening { throw APIError.unavailable("cluster channel down") }
             return try Payloads.response(["status": "ready"])
         }
     }

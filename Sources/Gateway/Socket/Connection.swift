@@ -318,7 +318,7 @@ final class Connection: Sendable {
             payload.writeString("{\"user\":\(user.id.rawValue)}")
             // Typing goes to the other participant's joins only, and is not stored.
             let peers: Set<UserID> = (try? await store.conversation(id: id)).flatMap { $0 }.map { [$0.peer(of: user.id)] } ?? []
-            await broker.topics.broadcast(EncodedPush(event: PhoenixEvent.typing, payload: payload), in: id, except: socketID, to: peers)
+            await broker.broadcast(EncodedPush(event: PhoenixEvent.typing, payload: payload), in: id, except: socketID, to: peers)
         case PhoenixEvent.read:
             guard case .integer(let raw) = message.payload["message_id"], raw > 0 else {
                 replyError(message, reason: ReplyReason.invalidPayload, errors: ValidationErrors("message_id", ValidationErrors.Message.invalid))
@@ -330,7 +330,7 @@ final class Connection: Sendable {
                 replyOK(message)
                 var payload = ByteBuffer()
                 payload.writeString("{\"user\":\(user.id.rawValue),\"message_id\":\(position)}")
-                await broker.topics.broadcast(EncodedPush(event: PhoenixEvent.read, payload: payload), in: id, except: socketID)
+                await broker.broadcast(EncodedPush(event: PhoenixEvent.read, payload: payload), in: id, except: socketID)
             } catch {
                 replyError(message, reason: ReplyReason.unavailable)
             }

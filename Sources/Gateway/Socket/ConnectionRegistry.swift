@@ -1,3 +1,4 @@
+import Broker
 import Foundation
 import NIOCore
 import NIOWebSocket
@@ -6,7 +7,7 @@ import Synchronization
 
 /// Every open socket of this node, for the sweeps that need them all: idle timeout now; token expiry and
 /// draining later. Touched on connect and disconnect only, never per message.
-package final class ConnectionRegistry: Sendable {
+package final class ConnectionRegistry: ClusterSocketControl {
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
 
     /// An empty registry.
@@ -44,6 +45,14 @@ package final class ConnectionRegistry: Sendable {
         for connection in all where connection.token.jti.value == tokenID {
             connection.close(code: .policyViolation, reason: "token revoked")
         }
+    }
+
+    package func closeSockets(ofSession session: String) {
+        closeSockets(ofToken: session)
+    }
+
+    package func closeSocketsForResync() {
+        closeAll(code: .unknown(1012), reason: "server restarting")
     }
 
     /// Closes every socket whose token has expired by `now` with 1008.

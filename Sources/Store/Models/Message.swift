@@ -37,13 +37,17 @@ package struct NewMessage: Sendable {
     package var content: String
     /// The sender's idempotency key, if given.
     package var clientID: String?
+    /// The sending socket, opaque to the store: it travels with the message feed (``FeedMessage/originSocket``)
+    /// so the sending node can leave that socket out of the fan-out; 0 for none.
+    package var origin: UInt64
 
     /// Creates a draft.
-    package init(conversationID: ConversationID, senderID: UserID, content: String, clientID: String?) {
+    package init(conversationID: ConversationID, senderID: UserID, content: String, clientID: String?, origin: UInt64 = 0) {
         self.conversationID = conversationID
         self.senderID = senderID
         self.content = content
         self.clientID = clientID
+        self.origin = origin
     }
 }
 

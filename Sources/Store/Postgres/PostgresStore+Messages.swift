@@ -41,7 +41,8 @@ extension PostgresStore {
     ///    key repeated inside the batch yields `.existing` of its first draft;
     /// 4. the new ids, `nextval` once per row;
     /// 5. one `INSERT … SELECT FROM unnest(…)` for every new row, which in the same statement moves each
-    ///    conversation's `last_message_id`;
+    ///    conversation's `last_message_id` and queues the feed's `pg_notify` calls (``FeedCodec``), which
+    ///    PostgreSQL delivers to every listening node when, and only if, the transaction commits;
     /// 6. `COMMIT`, after which the writer answers the callers.
     ///
     /// **Why ids follow commit order across every broker on the database.** A batch takes its ids only
@@ -55,24 +56,26 @@ extension PostgresStore {
     /// transactions could take ids 10 and 11 and commit 11 first; a client reading 11 in that window would
     /// then skip 10 forever. This needs the sequence's `CACHE 1` (the default) and every message insert to
     /// go through here; the lock serializes only message batches, and group commit keeps those few.
-    static func commitMessages(_ drafts: [NewMessage], in pool: PostgresPool) async throws -> [Result<StoredMessage, StoreError>] {
+    static func commitMessages(
+        _ drafts: [NewMessage], origin: String, in pool: PostgresPool
+    ) async throws -> [Result<StoredMessage, StoreError>] {
         let logger = pool.logger
         return try await pool.withTransaction("insertMessages") { connection in
             // 1. Which referenced rows exist.
             let conversationIDs = Array(Set(drafts.map(\.conversationID.rawValue)))
             let senderIDs = Array(Set(drafts.map(\.senderID.rawValue)))
-            var knownConversations = Set<Int64>()
+            var knownConversations: [Int64: (Int64, Int64)] = [:]  // id → its two participants
             var knownSenders = Set<Int64>()
             let known = try await connection.query(
                 """
-                SELECT true, id FROM conversations WHERE id = ANY(\(conversationIDs)::bigint[])
+                SELECT true, id, sender_id, recipient_id FROM conversations WHERE id = ANY(\(conversationIDs)::bigint[])
                 UNION ALL
-                SELECT false, id FROM users WHERE id = ANY(\(senderIDs)::bigint[])
+                SELECT false, id, 0, 0 FROM users WHERE id = ANY(\(senderIDs)::bigint[])
                 """,
                 logger: logger
             )
-            for try await (isConversation, id) in known.decode((Bool, Int64).self) {
-                if isConversation { knownConversations.insert(id) } else { knownSenders.insert(id) }
+            for try await (isConversation, id, first, second) in known.decode((Bool, Int64, Int64, Int64).self) {
+                if isConversation { knownConversations[id] = (first, second) } else { knownSenders.insert(id) }
             }
 
             // 2. From here until COMMIT, no other message batch on this database assigns ids.
@@ -105,7 +108,7 @@ extension PostgresStore {
             var inserts: [NewMessage] = []
             var insertedKeys: [ClientKey: Int] = [:]
             for draft in drafts {
-                guard knownConversations.contains(draft.conversationID.rawValue),
+                guard knownConversations[draft.conversationID.rawValue] != nil,
                     knownSenders.contains(draft.senderID.rawValue)
                 else {
                     plans.append(.failed(.notFound))
@@ -149,7 +152,15 @@ extension PostgresStore {
                     )
                 }
 
-                // 5. One statement for every row and every conversation's last_message_id.
+                // 5. One statement for every row, every conversation's last_message_id, and the feed
+                //    notifications (delivered by PostgreSQL at COMMIT, in commit order: see ClusterBus).
+                let feed = FeedCodec.encodeFeed(
+                    origin: origin,
+                    zip(created, inserts).map { message, draft in
+                        let (first, second) = knownConversations[draft.conversationID.rawValue] ?? (0, 0)
+                        return (message, UserID(first == draft.senderID.rawValue ? second : first), draft.origin)
+                    }
+                )
                 try await connection.query(
                     """
                     WITH inserted AS (
@@ -162,11 +173,15 @@ extension PostgresStore {
                             \(inserts.map { $0.clientID ?? "" })::text[], \(inserts.map { $0.clientID != nil })::boolean[]
                         ) AS d(id, conversation_id, sender_id, content, client_id, has_client_id)
                         RETURNING id, conversation_id
+                    ), moved AS (
+                        UPDATE conversations AS c
+                        SET last_message_id = GREATEST(COALESCE(c.last_message_id, 0), latest.id)
+                        FROM (SELECT conversation_id, max(id) AS id FROM inserted GROUP BY conversation_id) AS latest
+                        WHERE c.id = latest.conversation_id
+                        RETURNING c.id
                     )
-                    UPDATE conversations AS c
-                    SET last_message_id = GREATEST(COALESCE(c.last_message_id, 0), latest.id)
-                    FROM (SELECT conversation_id, max(id) AS id FROM inserted GROUP BY conversation_id) AS latest
-                    WHERE c.id = latest.conversation_id
+                    SELECT count(pg_notify(\(PostgresClusterBus.channel), payload)) + (SELECT count(*) FROM moved)
+                    FROM (SELECT payload FROM unnest(\(feed)::text[]) WITH ORDINALITY AS f(payload, n) ORDER BY n) AS ordered
                     """,
                     logger: logger
                 )

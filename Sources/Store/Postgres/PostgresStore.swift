@@ -29,6 +29,8 @@ final class PostgresStore: Store {
     private let hasRun = Atomic<Bool>(false)
     /// Where the store and its services log.
     private let logger: Logger
+    /// The cluster channel on this database.
+    let bus: PostgresClusterBus
 
     /// Prepares the store without touching the network: the connections open, and the migrations run, once
     /// `run()` runs.
@@ -52,10 +54,12 @@ final class PostgresStore: Store {
         let pool = PostgresPool(client: client, logger: logger, leaseTimeout: leaseTimeout)
         self.pool = pool
         self.logger = logger
+        let node = configuration.node
+        self.bus = PostgresClusterBus(node: node, location: location, pool: pool, logger: logger, schema: schema)
         self.writer = PostgresMessageWriter(
             capacity: configuration.writerCapacity, maxBatchSize: configuration.maxBatchSize
         ) { drafts in
-            try await Self.commitMessages(drafts, in: pool)
+            try await Self.commitMessages(drafts, origin: node.instance, in: pool)
         }
     }
 
@@ -133,6 +137,9 @@ final class PostgresStore: Store {
     var writerStatistics: PostgresMessageWriter.Statistics {
         get async { await writer.statistics }
     }
+
+    /// The `LISTEN`/`NOTIFY` channel shared by the brokers on this database.
+    var clusterBus: (any ClusterBus)? { bus }
 
     /// Checks that the database answers.
     func ping() async throws {

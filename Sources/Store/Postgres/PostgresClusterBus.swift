@@ -1,0 +1,123 @@
+import Logging
+import PostgresNIO
+
+/// The cluster channel on PostgreSQL: one `LISTEN`/`NOTIFY` channel for the message feed and the nodes'
+/// control events.
+///
+/// **Order.** The message feed is notified inside each message transaction (``PostgresStore/commitMessages(_:origin:in:)``).
+/// PostgreSQL delivers a transaction's notifications when it commits, and notifications of different
+/// transactions in commit order; message ids follow commit order (the advisory lock), so every node receives
+/// the feed in id order. A node that delivers its own sockets from the feed therefore pushes a socket's
+/// messages in id order whichever node stored them, and a client's highest seen id is a safe `last_seen_id`.
+///
+/// **Loss.** Notifications are kept only for live listeners: whatever commits while a node's listener is
+/// down is read back with ``feed(after:limit:)`` when it listens again (the bridge does this).
+///
+/// The listener is a connection of its own (not pooled: a pooled connection would be handed to others
+/// while it listens); it is opened by each ``listen(ready:receive:)`` and closed when that ends.
+struct PostgresClusterBus: ClusterBus {
+    /// The one channel.
+    static let channel = "broker_cluster"
+
+    let node: ClusterNode
+    /// Where the listener connects.
+    let location: PostgresLocation
+    /// For publishing and catch-up reads.
+    let pool: PostgresPool
+    /// Where the listener logs.
+    let logger: Logger
+    /// Holds reads back until the migrations ran.
+    let schema: SchemaGate
+
+    var maxControlBytes: Int { FeedCodec.maxPayloadBytes - 1 }
+
+    func publish(_ event: String) async throws {
+        let payload = FeedCodec.encodeControl(event)
+        guard payload.utf8.count <= FeedCodec.maxPayloadBytes else {
+            throw StoreError.failed(operation: "publish", message: "event of \(payload.utf8.count) bytes is over the limit")
+        }
+        let logger = self.logger
+        try await pool.withConnection("publish") { connection in
+            try await connection.query("SELECT pg_notify(\(Self.channel), \(payload))", logger: logger)
+            return ()
+        }
+    }
+
+    func listen(
+        ready: @Sendable () async throws -> Void, receive: @Sendable (ClusterNotification) async throws -> Void
+    ) async throws {
+        let configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: .disable
+        )
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch {
+            throw PostgresPool.map(error, operation: "listen", connected: false)
+        }
+        let logger = self.logger
+        do {
+            try await withTaskCancellationHandler {
+                try await connection.listen(on: Self.channel) { notifications in
+                    try await ready()
+                    for try await notification in notifications {
+                        guard let decoded = FeedCodec.decode(notification.payload) else {
+                            logger.warning("skipped a cluster notification this version cannot read")
+                            continue
+                        }
+                        try await receive(decoded)
+                    }
+                }
+            } onCancel: {
+                connection.closeEventually()
+            }
+        } catch {
+            try? await connection.close()
+            if error is CancellationError { throw error }
+            throw PostgresPool.map(error, operation: "listen", connected: true)
+        }
+        try? await connection.close()
+        throw StoreError.unavailable  // the notification sequence ended: the connection is gone
+    }
+
+    func feed(after afterID: MessageID, limit: Int) async throws -> [FeedMessage] {
+        try await schema.wait()
+        return try await pool.fetch(
+            "feed(after:)",
+            """
+            SELECT m.id, m.conversation_id, m.sender_id, m.content, m.inserted_at, m.client_id, c.sender_id, c.recipient_id
+            FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            WHERE m.id > \(afterID.rawValue) ORDER BY m.id LIMIT \(Int64(limit))
+            """
+        ) { row in
+            let (id, conversation, sender, content, insertedAt, clientID, first, second) = try row.decode(
+                (Int64, Int64, Int64, String, Int64, String?, Int64, Int64).self
+            )
+            let message = Message(
+                id: MessageID(id), conversationID: ConversationID(conversation), senderID: UserID(sender),
+                content: content, insertedAt: Timestamp(microseconds: insertedAt), clientID: clientID
+            )
+            return FeedMessage(
+                id: message.id, conversationID: message.conversationID, senderID: message.senderID,
+                recipientID: UserID(first == sender ? second : first), message: message, originSocket: 0
+            )
+        }
+    }
+
+    func latestMessageID() async throws -> MessageID {
+        try await schema.wait()
+        let rows = try await pool.fetch("latestMessageID", "SELECT COALESCE(max(id), 0) FROM messages") { row in
+            try row.decode(Int64.self)
+        }
+        return MessageID(rows.first ?? 0)
+    }
+}
+
+extension PostgresConnection {
+    /// Closes without waiting, from a synchronous context (a cancellation handler).
+    fileprivate func closeEventually() {
+        let connection = self
+        Task { try? await connection.close() }
+    }
+}
