@@ -31,6 +31,14 @@ struct ClusterTests {
                 #expect(posted.status == 201)
                 let postedID = try #require((posted.json["data"] as? [String: Any])?["id"] as? Int)
                 #expect(try await onOne.nextPush("receive_msg").messageID == postedID)
+                #expect(try await onTwo.nextPush("receive_msg").messageID == postedID, "B's own socket sees its HTTP post")
+
+                // Too large for one notification (12,000 bytes): it travels as its id and is read from the store.
+                let large = String(repeating: "é", count: 6_000)
+                let big = await onOne.push("room:chat", "send_msg", sendPayload(to: b, conversation: ab, text: large), joinRef: "a")
+                let bigID = try #require(try await onOne.reply(to: big).messageID)
+                let arrived = try await onTwo.nextPush("receive_msg")
+                #expect(arrived.messageID == bigID && arrived.message?["content"] as? String == large)
             }
         }
     }
