@@ -29,7 +29,7 @@ package final class BrokerRoot: Sendable {
     }
 
     /// Online users on this node.
-    package let users = UserDirectory()
+    package let users: UserDirectory
     /// Joins of `conversation:<id>` topics on this node.
     package let topics = TopicDirectory()
     private let store: any Store
@@ -48,14 +48,21 @@ package final class BrokerRoot: Sendable {
     ) {
         self.store = store
         self.encoder = encoder
-        let users = self.users
         let topics = self.topics
-        let cluster = store.clusterBus.map { bus in
-            ClusterBridge(
-                bus: bus, store: store, users: users, topics: topics, encoder: encoder,
+        let users: UserDirectory
+        let cluster: ClusterBridge?
+        if let bus = store.clusterBus {
+            let presence = LocalPresenceQueue()
+            users = UserDirectory(presence: presence)
+            cluster = ClusterBridge(
+                bus: bus, store: store, users: users, topics: topics, encoder: encoder, localPresence: presence,
                 configuration: configuration.cluster, logger: logger
             )
+        } else {
+            users = UserDirectory()
+            cluster = nil
         }
+        self.users = users
         self.cluster = cluster
         let conversations = ConversationDirectory { id in
             ConversationActor(
@@ -117,9 +124,7 @@ package final class BrokerRoot: Sendable {
     ) async throws -> [(UserID, Timestamp)] {
         guard cluster.isListening else { throw BrokerError.unavailable }
         let peers = try await store.conversations(of: user).map { $0.peer(of: user) }
-        if await users.attach(sink, for: user), let me = await users.presence(of: [user]).first {
-            await cluster.localOnline(user, at: me.1)
-        }
+        await users.attach(sink, for: user)  // the directory tells the bridge if the user came online
         var presence: [UserID: Timestamp] = [:]
         for (peer, at) in await users.presence(of: peers) { presence[peer] = at }
         for (peer, at) in await cluster.remotePresence(of: peers) { presence[peer] = min(at, presence[peer] ?? at) }
@@ -129,10 +134,7 @@ package final class BrokerRoot: Sendable {
     /// Detaches a socket from `room:chat`; if it was the user's last, tells the online partners it left.
     package func leaveRoom(_ socket: SocketID, for user: UserID) async {
         guard await users.detach(socket, for: user) else { return }
-        if let cluster {
-            await cluster.localOffline(user)
-            return
-        }
+        if cluster != nil { return }  // the directory told the bridge, which tells the partners on every node
         guard let peers = try? await store.conversations(of: user).map({ $0.peer(of: user) }) else { return }
         let push = encoder.encodePresenceDiff(joins: [], leaves: [(user, .now())])
         for actor in await users.actors(for: peers) { await actor.deliver([(push, nil)]) }

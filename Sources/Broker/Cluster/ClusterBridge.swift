@@ -17,7 +17,7 @@ import Synchronization
 /// it closes the node's sockets with 1012 instead, so that their clients recover by `last_seen_id`.
 ///
 /// **Presence.** The bridge is the node's one judge of who is online service-wide: its own users
-/// (``localOnline(_:at:)`` / ``localOffline(_:)``, announced as `on` / `off`) and every other node's,
+/// (from the ``LocalPresenceQueue``, in the user directory's order, announced as `on` / `off`) and every other node's,
 /// learnt from their events and whole `state` (sent in answer to a `hello`, which a node sends whenever it
 /// starts listening). A user's `presence_diff` goes to its partners on this node when the user's service-wide
 /// state changes, and only then. Nodes beat every ``Configuration/heartbeat``; a node silent for
@@ -59,6 +59,7 @@ package actor ClusterBridge {
     private let users: UserDirectory
     private let topics: TopicDirectory
     private let encoder: any PushEncoder
+    private let localPresence: LocalPresenceQueue
     private let logger: Logger
     private let configuration: Configuration
     private weak var sockets: (any ClusterSocketControl)?
@@ -87,8 +88,9 @@ package actor ClusterBridge {
     /// Creates the bridge (nothing runs until ``run()``).
     package init(
         bus: any ClusterBus, store: any Store, users: UserDirectory, topics: TopicDirectory, encoder: any PushEncoder,
-        configuration: Configuration = Configuration(), logger: Logger
+        localPresence: LocalPresenceQueue, configuration: Configuration = Configuration(), logger: Logger
     ) {
+        self.localPresence = localPresence
         self.node = bus.node
         self.bus = bus
         self.store = store
@@ -112,9 +114,21 @@ package actor ClusterBridge {
 
     // MARK: - Local events
 
+    /// Applies this node's presence changes in the order the user directory made them.
+    private func localPresenceLoop() async {
+        while !Task.isCancelled {
+            for change in await localPresence.next() {
+                switch change {
+                case .online(let user, let at): await localOnline(user, at: at)
+                case .offline(let user): await localOffline(user)
+                }
+            }
+        }
+    }
+
     /// The user's first socket on this node joined: announces it, and tells the user's partners on this node
     /// if the user was offline service-wide.
-    package func localOnline(_ user: UserID, at onlineAt: Timestamp) async {
+    private func localOnline(_ user: UserID, at onlineAt: Timestamp) async {
         let wasOnline = isOnlineAnywhere(user)
         localUsers[user] = onlineAt
         var event = ClusterEvent(.online, origin: node.instance)
@@ -125,7 +139,7 @@ package actor ClusterBridge {
 
     /// The user's last socket on this node left: announces it, and tells the user's partners on this node if
     /// the user is now offline service-wide.
-    package func localOffline(_ user: UserID) async {
+    private func localOffline(_ user: UserID) async {
         guard localUsers.removeValue(forKey: user) != nil else { return }
         var event = ClusterEvent(.offline, origin: node.instance)
         event.u = [[user.rawValue]]
@@ -168,6 +182,7 @@ package actor ClusterBridge {
             group.addTask { await self.listenLoop() }
             group.addTask { await self.heartbeatLoop() }
             group.addTask { await self.publishLoop() }
+            group.addTask { await self.localPresenceLoop() }
             await group.next()  // the publisher ends first, on stop; the others run until cancelled
             group.cancelAll()
         }

@@ -10,11 +10,14 @@ package struct EncodedPush: Sendable {
     package var payload: ByteBuffer
     /// The stored message this push carries, if any: recovery on join drops live pushes it already replayed.
     package var messageID: MessageID?
+    /// Who sent that message.
+    package var senderID: UserID?
 
     /// Wraps encoded bytes.
-    package init(event: String, payload: ByteBuffer, messageID: MessageID? = nil) {
+    package init(event: String, payload: ByteBuffer, messageID: MessageID? = nil, senderID: UserID? = nil) {
         self.event = event
         self.payload = payload
         self.messageID = messageID
+        self.senderID = senderID
     }
 }

@@ -12,9 +12,13 @@ package actor UserDirectory {
     }
 
     private var entries: [UserID: Entry] = [:]
+    /// Where this node's presence changes go for the cluster bridge, in order; `nil` on a node of one.
+    private let presence: LocalPresenceQueue?
 
     /// An empty directory.
-    package init() {}
+    package init(presence: LocalPresenceQueue? = nil) {
+        self.presence = presence
+    }
 
     /// Attaches a joined socket to its user's actor, creating it if the user was offline.
     /// - Returns: whether the user just came online (its first socket).
@@ -24,6 +28,7 @@ package actor UserDirectory {
         let cameOnline = entry.sockets.isEmpty
         entry.sockets.insert(sink.socketID)
         entries[user] = entry
+        if cameOnline { presence?.push(.online(user, entry.actor.onlineAt)) }
         await entry.actor.attach(sink)
         return cameOnline
     }
@@ -35,6 +40,7 @@ package actor UserDirectory {
         guard var entry = entries[user], entry.sockets.remove(socket) != nil else { return false }
         if entry.sockets.isEmpty {
             entries.removeValue(forKey: user)
+            presence?.push(.offline(user))
         } else {
             entries[user] = entry
         }

@@ -9,7 +9,7 @@ package struct FrameEncoder: PushEncoder {
     package init() {}
 
     package func encodeReceive(_ message: Message) -> EncodedPush {
-        EncodedPush(event: PhoenixEvent.receiveMessage, payload: Self.messagePayload(message), messageID: message.id)
+        EncodedPush(event: PhoenixEvent.receiveMessage, payload: Self.messagePayload(message), messageID: message.id, senderID: message.senderID)
     }
 
     package func encodePresenceDiff(joins: [(UserID, Timestamp)], leaves: [(UserID, Timestamp)]) -> EncodedPush {

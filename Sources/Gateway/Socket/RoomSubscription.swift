@@ -8,10 +8,16 @@ import Synchronization
 /// A join with `last_seen_id` starts *buffering*: it is attached to the user actor before the store is read,
 /// so nothing committed during the read is missed; live pushes wait here until the replayed messages are
 /// queued, then go out, minus the ones the replay already carried. So there is no gap and no duplicate.
+///
+/// A push can also arrive *after* going live for a message the replay carried: in a cluster, pushes come from
+/// the store's feed, which may lag behind the read. Ids follow commit order, so every message from others with
+/// an id up to the highest replayed one was visible to the read and replayed; live pushes of such messages are
+/// dropped (the user's own messages, which recovery does not replay, are not).
 final class RoomSubscription: SocketSink {
     private enum Mode {
         case buffering([EncodedPush])
-        case live
+        /// Live; pushes of others' messages with ids up to `floor` were replayed.
+        case live(floor: MessageID?)
     }
 
     let connection: Connection
@@ -22,15 +28,19 @@ final class RoomSubscription: SocketSink {
     init(connection: Connection, joinRef: String?, buffering: Bool, bufferLimit: Int) {
         self.connection = connection
         self.joinRef = joinRef
-        self.mode = Mutex(buffering ? .buffering([]) : .live)
+        self.mode = Mutex(buffering ? .buffering([]) : .live(floor: nil))
         self.bufferLimit = bufferLimit
     }
 
     var socketID: SocketID { connection.socketID }
 
     func enqueue(_ push: EncodedPush) -> Bool {
+        let user = connection.user.id
         let forward = mode.withLock { mode -> Bool? in
-            guard case .buffering(var pending) = mode else { return true }
+            guard case .buffering(var pending) = mode else {
+                if case .live(let floor?) = mode, let id = push.messageID, id <= floor, push.senderID != user { return nil }
+                return true
+            }
             guard pending.count < bufferLimit else { return false }
             pending.append(push)
             mode = .buffering(pending)
@@ -53,7 +63,7 @@ final class RoomSubscription: SocketSink {
                 if let id = push.messageID, replayed.contains(id) { continue }
                 _ = send(push)
             }
-            mode = .live
+            mode = .live(floor: replayed.max())
         }
     }
 
