@@ -45,21 +45,7 @@ struct ChatFixture: Sendable {
     func withSockets(
         _ users: [ChatUser], vsn: String, _ body: @Sendable ([PhoenixTestSocket]) async throws -> Void
     ) async throws {
-        let sockets = users.map { _ in PhoenixTestSocket(vsn: vsn) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (socket, user) in zip(sockets, users) {
-                let url = socketURL(user, vsn: vsn)
-                group.addTask { try await socket.run(url: url) }
-            }
-            do {
-                try await body(sockets)
-            } catch {
-                for socket in sockets { await socket.close() }
-                throw error
-            }
-            for socket in sockets { await socket.close() }
-            try await group.waitForAll()
-        }
+        try await withTestSockets(users.map { socketURL($0, vsn: vsn) }, vsn: vsn, body)
     }
 
     /// Starts a broker, runs `body`, stops it.
@@ -81,6 +67,27 @@ struct ChatFixture: Sendable {
             throw error
         }
         #expect(try await broker.terminate() == 0)
+    }
+}
+
+/// Opens one socket per URL, runs `body`, then closes them all. A socket that ends abruptly (its node was
+/// killed) ends quietly; the test sees it in what it reads.
+func withTestSockets(
+    _ urls: [String], vsn: String, _ body: @Sendable ([PhoenixTestSocket]) async throws -> Void
+) async throws {
+    let sockets = urls.map { _ in PhoenixTestSocket(vsn: vsn) }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for (socket, url) in zip(sockets, urls) {
+            group.addTask { try? await socket.run(url: url) }
+        }
+        do {
+            try await body(sockets)
+        } catch {
+            for socket in sockets { await socket.close() }
+            throw error
+        }
+        for socket in sockets { await socket.close() }
+        try await group.waitForAll()
     }
 }
 

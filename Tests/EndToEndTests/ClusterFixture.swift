@@ -86,20 +86,6 @@ extension ClusterFixture {
         _ entries: [(node: Int, user: ChatUser)], vsn: String = "2.0.0",
         _ body: @Sendable ([PhoenixTestSocket]) async throws -> Void
     ) async throws {
-        let sockets = entries.map { _ in PhoenixTestSocket(vsn: vsn) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (socket, entry) in zip(sockets, entries) {
-                let url = chat(entry.node).socketURL(entry.user, vsn: vsn)
-                group.addTask { try? await socket.run(url: url) }  // a killed node ends its sockets abruptly
-            }
-            do {
-                try await body(sockets)
-            } catch {
-                for socket in sockets { await socket.close() }
-                throw error
-            }
-            for socket in sockets { await socket.close() }
-            try await group.waitForAll()
-        }
+        try await withTestSockets(entries.map { chat($0.node).socketURL($0.user, vsn: vsn) }, vsn: vsn, body)
     }
 }

@@ -133,21 +133,8 @@ struct ClusterTests {
                     for (index, sender) in senders.enumerated() {
                         let conversation = conversations[index]
                         group.addTask {
-                            var count = 0
-                            while !shared.done.load(ordering: .relaxed), count < 3_000 {
-                                while shared.sentIDs.withLock({ $0.count }) - shared.received.load(ordering: .relaxed) > 300 {
-                                    try await Task.sleep(for: .milliseconds(1))  // stay within the recovery window
-                                }
-                                var refs: [String] = []
-                                for _ in 0..<5 {
-                                    refs.append(await sender.push("room:chat", "send_msg", sendPayload(to: b, conversation: conversation, text: "\(index)-\(count)"), joinRef: "s\(index)"))
-                                    count += 1
-                                }
-                                for ref in refs {
-                                    if let id = try await sender.reply(to: ref, timeout: .seconds(30)).messageID {
-                                        shared.sentIDs.withLock { $0.append(id) }
-                                    }
-                                }
+                            try await shared.keepSending(from: sender, joinRef: "s\(index)", batch: 5, limit: 3_000) { count in
+                                sendPayload(to: b, conversation: conversation, text: "\(index)-\(count)")
                             }
                         }
                     }

@@ -7,6 +7,30 @@ final class SendProgress: Sendable {
     let sentIDs = Mutex<[Int]>([])
     let done = Atomic<Bool>(false)
     let received = Atomic<Int>(0)
+
+    /// Sends `payload(n)` in batches of `batch` until `done` or `limit` messages, recording every acknowledged
+    /// id, and never more than 300 ahead of what the receiver took (the recovery window is 1,000, so no
+    /// rejoin is truncated).
+    func keepSending(
+        from sender: PhoenixTestSocket, joinRef: String, batch: Int, limit: Int, _ payload: @Sendable (Int) -> String
+    ) async throws {
+        var index = 0
+        while !done.load(ordering: .relaxed), index < limit {
+            while sentIDs.withLock({ $0.count }) - received.load(ordering: .relaxed) > 300 {
+                try await Task.sleep(for: .milliseconds(1))  // waiting for the receiver to catch up
+            }
+            var refs: [String] = []
+            for _ in 0..<batch {
+                refs.append(await sender.push("room:chat", "send_msg", payload(index), joinRef: joinRef))
+                index += 1
+            }
+            for ref in refs {
+                if let id = try await sender.reply(to: ref, timeout: .seconds(30)).messageID {
+                    sentIDs.withLock { $0.append(id) }
+                }
+            }
+        }
+    }
 }
 
 /// Recovery on rejoin with `last_seen_id`, and idempotent resends, over real sockets.
@@ -85,22 +109,8 @@ struct RecoveryTests {
                 _ = try await sender.joinRoom(joinRef: "s")
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        var index = 0
-                        while !shared.done.load(ordering: .relaxed), index < 5_000 {
-                            // Stay within the recovery window (1,000) so no rejoin is truncated.
-                            while shared.sentIDs.withLock({ $0.count }) - shared.received.load(ordering: .relaxed) > 300 {
-                                try await Task.sleep(for: .milliseconds(1))
-                            }
-                            var refs: [String] = []
-                            for _ in 0..<10 {
-                                refs.append(await sender.push("room:chat", "send_msg", sendPayload(to: b, conversation: ab, text: "\(index)"), joinRef: "s"))
-                                index += 1
-                            }
-                            for ref in refs {
-                                if let id = try await sender.reply(to: ref, timeout: .seconds(30)).messageID {
-                                    shared.sentIDs.withLock { $0.append(id) }
-                                }
-                            }
+                        try await shared.keepSending(from: sender, joinRef: "s", batch: 10, limit: 5_000) { index in
+                            sendPayload(to: b, conversation: ab, text: "\(index)")
                         }
                     }
                     var received: [Int] = []
