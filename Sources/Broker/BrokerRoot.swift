@@ -122,7 +122,13 @@ package final class BrokerRoot: Sendable {
     private func joinClusterRoom(
         _ sink: any SocketSink, for user: UserID, _ cluster: ClusterBridge
     ) async throws -> [(UserID, Timestamp)] {
-        guard cluster.isListening else { throw BrokerError.unavailable }
+        // A node that cannot hear the others would leave gaps in live delivery. Right after start, or while the
+        // channel reconnects, give it a moment rather than refusing at once (clients would only retry).
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !cluster.isListening {
+            guard ContinuousClock.now < deadline else { throw BrokerError.unavailable }
+            try await Task.sleep(for: .milliseconds(50))  // rare: start-up and outages only
+        }
         let peers = try await store.conversations(of: user).map { $0.peer(of: user) }
         await users.attach(sink, for: user)  // the directory tells the bridge if the user came online
         var presence: [UserID: Timestamp] = [:]

@@ -69,6 +69,13 @@ final class BrokerProcess: Sendable {
             throw BrokerProcessError.didNotStart(output.text.withLock { $0 })
         }
         self.port = found
+        if env["BROKER_DATABASE_URL"]?.hasPrefix("postgres") == true {
+            // On PostgreSQL a node also needs its cluster channel before it takes joins: wait for /readyz.
+            while try await HTTP(base: baseURL).send(.GET, "/readyz").status != 200 {
+                guard ContinuousClock.now < deadline, process.isRunning else { break }
+                try await Task.sleep(for: .milliseconds(50))  // polling a server's readiness
+            }
+        }
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
