@@ -162,9 +162,18 @@ package final class BrokerRoot: Sendable {
 
     /// Sends a message through its conversation's actor: stored, then delivered, then answered.
     /// - Throws: ``BrokerError``.
-    package func send(_ request: SendRequest, in conversation: ConversationID) async throws -> StoredMessage {
+    /// - Parameter handles: the sending socket's cache of conversation actors, if it keeps one.
+    package func send(
+        _ request: SendRequest, in conversation: ConversationID, handles: ConversationHandles? = nil
+    ) async throws -> StoredMessage {
         for _ in 0..<3 {
-            let actor = try await conversations.actor(for: conversation)
+            let actor: ConversationActor
+            if let cached = handles?.running(conversation) {
+                actor = cached
+            } else {
+                actor = try await conversations.actor(for: conversation)
+                handles?.remember(actor, for: conversation)
+            }
             do {
                 return try await actor.send(request)
             } catch is ConversationActorStopped {

@@ -113,3 +113,28 @@ private final class FirstStart: Sendable {
 }
 
 import Synchronization
+
+/// One socket's cache of the conversation actors it sends to, as a Phoenix socket caches its channels' pids:
+/// the directory is asked once per conversation, not once per message. A handle whose actor stopped (idle
+/// sweep, crash) is never used; the directory is asked again.
+package final class ConversationHandles: Sendable {
+    /// The most conversations remembered; past it the cache starts over (a socket rarely sends to many).
+    private static let capacity = 64
+    private let handles = Mutex<[ConversationID: ConversationActor]>([:])
+
+    /// An empty cache.
+    package init() {}
+
+    /// The cached actor of the conversation, if it still takes sends.
+    func running(_ id: ConversationID) -> ConversationActor? {
+        handles.withLock { $0[id] }.flatMap { $0.isRunning ? $0 : nil }
+    }
+
+    /// Remembers the conversation's actor.
+    func remember(_ actor: ConversationActor, for id: ConversationID) {
+        handles.withLock { handles in
+            if handles.count >= Self.capacity, handles[id] == nil { handles.removeAll() }
+            handles[id] = actor
+        }
+    }
+}

@@ -16,6 +16,8 @@ import Synchronization
 final class Connection: Sendable {
     /// The socket's id, the key its user actor knows it by.
     let socketID = SocketID.next()
+    /// The conversation actors this socket sends to, looked up once each.
+    private let conversationHandles = ConversationHandles()
     /// The signed-in user.
     let user: User
     /// The token the socket was opened with.
@@ -366,7 +368,7 @@ final class Connection: Sendable {
             sender: user.id, recipient: recipient, content: content, clientID: clientID, socket: socketID
         )
         do {
-            let stored = try await broker.send(request, in: conversation)
+            let stored = try await broker.send(request, in: conversation, handles: conversationHandles)
             var response = ByteBuffer()
             response.writeStaticString("{\"message\":")
             JSONWriter.writeMessage(stored.message, into: &response)

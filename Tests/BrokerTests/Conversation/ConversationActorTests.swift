@@ -129,19 +129,23 @@ struct ConversationActorTests {
         }
     }
 
-    @Test func aCrashedConversationActorIsRestartedAndTheNextMessageGoesThrough() async throws {
+    /// With `cached`, every send goes through one socket's cache of conversation handles, which must never
+    /// use a stopped actor.
+    @Test(arguments: [false, true])
+    func aCrashedConversationActorIsRestartedAndTheNextMessageGoesThrough(cached: Bool) async throws {
         let faults = FaultInjection()
+        let handles = cached ? ConversationHandles() : nil
         try await withTree(faults: faults) { root, store, a, b, conversation in
             let sink = RecordingSink()
             await root.users.attach(sink, for: b.id)
-            _ = try await root.send(request(a, b, "before"), in: conversation.id)
+            _ = try await root.send(request(a, b, "before"), in: conversation.id, handles: handles)
             let first = try await root.conversations.actor(for: conversation.id)
             faults.crashNext(in: conversation.id)
             await #expect(throws: BrokerError.unavailable) {
-                try await root.send(self.request(a, b, "during"), in: conversation.id)
+                try await root.send(self.request(a, b, "during"), in: conversation.id, handles: handles)
             }
             #expect(!first.isRunning)
-            let after = try await root.send(request(a, b, "after"), in: conversation.id)
+            let after = try await root.send(request(a, b, "after"), in: conversation.id, handles: handles)
             let second = try await root.conversations.actor(for: conversation.id)
             #expect(second !== first, "the supervisor started a fresh actor")
             let contents = try await store.messages(in: conversation.id, page: .newest(limit: 10)).messages.map(\.content)
@@ -150,9 +154,11 @@ struct ConversationActorTests {
         }
     }
 
-    @Test func idleActorsAreStoppedAndStartedAgainOnDemand() async throws {
+    @Test(arguments: [false, true])
+    func idleActorsAreStoppedAndStartedAgainOnDemand(cached: Bool) async throws {
+        let handles = cached ? ConversationHandles() : nil
         try await withTree(idle: .milliseconds(200)) { root, store, a, b, conversation in
-            _ = try await root.send(request(a, b, "one"), in: conversation.id)
+            _ = try await root.send(request(a, b, "one"), in: conversation.id, handles: handles)
             let first = try await root.conversations.actor(for: conversation.id)
             let deadline = ContinuousClock.now + .seconds(10)
             while first.isRunning, ContinuousClock.now < deadline {
@@ -160,7 +166,7 @@ struct ConversationActorTests {
             }
             #expect(!first.isRunning)
             #expect(await root.conversations.activeCount == 0)
-            let second = try await root.send(request(a, b, "two"), in: conversation.id)
+            let second = try await root.send(request(a, b, "two"), in: conversation.id, handles: handles)
             #expect(second.message.content == "two")
             let stored = try await store.messages(in: conversation.id, page: .newest(limit: 10)).messages.map(\.content)
             #expect(stored == ["one", "two"], "a fresh actor was started on demand")
