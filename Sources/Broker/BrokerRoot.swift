@@ -88,9 +88,14 @@ package final class BrokerRoot: Sendable {
                     Mailer(store: store, adapter: mailAdapter, logger: logger, pollInterval: configuration.mailPollInterval)
                 },
                 ChildSpec(id: "conversations", restart: .permanent, shutdown: .graceful(timeout: .seconds(10))) {
+                    // One conversation that keeps crashing is given up on alone (the next send starts it afresh);
+                    // many crashing together (the store is broken) still escalate through the global ceiling.
                     let supervisor = DynamicSupervisor<ConversationDirectory.ChildKey>(
-                        maxRestartsPerChild: 3, maxRestarts: 1_000, period: .seconds(5), logger: logger
-                    )
+                        maxRestartsPerChild: 3, maxRestarts: 1_000, period: .seconds(5), childOverflow: .removeChild,
+                        logger: logger
+                    ) { event in
+                        if case .gaveUp(let key) = event { Task { await conversations.forget(key) } }
+                    }
                     await conversations.adopt(supervisor)
                     return supervisor
                 },

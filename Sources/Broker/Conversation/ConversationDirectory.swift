@@ -81,6 +81,11 @@ package actor ConversationDirectory {
         entries[key.conversation] = Entry(key: key, actor: actor)
     }
 
+    /// Forgets a conversation its supervisor gave up on, so that the next send starts it afresh.
+    package func forget(_ key: ChildKey) {
+        if entries[key.conversation]?.key == key { entries.removeValue(forKey: key.conversation) }
+    }
+
     /// Stops the actors that have been idle since before `cutoff` and forgets them.
     /// - Returns: how many were stopped.
     @discardableResult

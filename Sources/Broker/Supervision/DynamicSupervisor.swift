@@ -85,9 +85,21 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
         case remove(incarnation: Int)
         case restart(spec: ChildSpec<ID>, token: UInt64, restartCount: Int)
         case escalate(restartCount: Int)
+        case giveUp(restartCount: Int)
+    }
+
+    /// What a child crashing past its own intensity (``maxRestartsPerChild`` in `period`) does.
+    package enum ChildOverflow: Sendable {
+        /// The supervisor stops every child and fails upward (OTP).
+        case escalate
+        /// The supervisor gives up on that child alone and keeps the others running; a failure shared by many
+        /// children still escalates through the global ceiling. For children that are independent by nature,
+        /// such as one conversation each.
+        case removeChild
     }
 
     private let maxRestartsPerChild: Int
+    private let childOverflow: ChildOverflow
     private let period: Duration
     private let logger: Logger
     private let onEvent: (@Sendable (SupervisorEvent<ID>) -> Void)?
@@ -105,6 +117,7 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
     ///   - maxRestarts: The most restarts of all children together within `period`, the ceiling
     ///     that catches a failure shared by many children (the store being down).
     ///   - period: The intensity window of both limits.
+    ///   - childOverflow: What a child past `maxRestartsPerChild` does (see ``ChildOverflow``).
     ///   - logger: Receives a warning for every restart and an error for failed restarts and
     ///     escalations.
     ///   - onEvent: Observes every lifecycle event of the children, for tests and metrics. It
@@ -113,10 +126,12 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
         maxRestartsPerChild: Int = 1,
         maxRestarts: Int = 100,
         period: Duration = .seconds(5),
+        childOverflow: ChildOverflow = .escalate,
         logger: Logger,
         onEvent: (@Sendable (SupervisorEvent<ID>) -> Void)? = nil
     ) {
         self.maxRestartsPerChild = maxRestartsPerChild
+        self.childOverflow = childOverflow
         self.period = period
         self.logger = logger
         self.onEvent = onEvent
@@ -313,7 +328,7 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
                 state.children[id] = nil
                 return .remove(incarnation: entry.incarnation)
             }
-            return Self.recordRestart(of: &entry, at: now, in: &state)
+            return Self.recordRestart(of: &entry, at: now, in: &state, childOverflow: childOverflow)
         }
         try await self.act(on: decision, id: id, reason: reason, group: &group)
     }
@@ -328,19 +343,24 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
             else {
                 return .ignore
             }
-            return Self.recordRestart(of: &entry, at: now, in: &state)
+            return Self.recordRestart(of: &entry, at: now, in: &state, childOverflow: childOverflow)
         }
         try await self.act(on: decision, id: id, reason: .abnormal(error), group: &group)
     }
 
     /// Counts a restart of `entry` against its own and the global intensity (OTP's
     /// `add_restart/1`, per child plus a ceiling).
-    private static func recordRestart(of entry: inout Entry, at now: ContinuousClock.Instant, in state: inout State)
-        -> ExitDecision
-    {
+    private static func recordRestart(
+        of entry: inout Entry, at now: ContinuousClock.Instant, in state: inout State, childOverflow: ChildOverflow
+    ) -> ExitDecision {
         let childDecision = entry.intensity.recordRestart(at: now)
-        let globalDecision = state.intensity.recordRestart(at: now)
         let restartCount = entry.intensity.restartsInPeriod
+        if case .restart = childDecision {
+        } else if childOverflow == .removeChild {
+            state.children.removeValue(forKey: entry.spec.id)
+            return .giveUp(restartCount: restartCount)
+        }
+        let globalDecision = state.intensity.recordRestart(at: now)
         guard case .restart = childDecision, case .restart = globalDecision else {
             state.children[entry.spec.id] = entry
             return .escalate(restartCount: restartCount)
@@ -362,6 +382,9 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
             group.addTask {
                 await self.restartChild(spec, token: token)
             }
+        case .giveUp(let restartCount):
+            SupervisorReport.gaveUp(id, reason: reason, restartCount: restartCount, logger: self.logger)
+            self.onEvent?(.gaveUp(id: id))
         case .escalate(let restartCount):
             SupervisorReport.escalated(id, reason: reason, restartCount: restartCount, logger: self.logger)
             self.onEvent?(.escalated(id: id))

@@ -15,4 +15,6 @@ package enum SupervisorEvent<ID: Hashable & Sendable>: Sendable {
     case restarting(id: ID, reason: ExitReason, restartCount: Int)
     /// Restarting `id` would exceed the intensity: the supervisor stops all its children and fails.
     case escalated(id: ID)
+    /// A dynamic supervisor gave up on the child alone (``DynamicSupervisor/ChildOverflow/removeChild``).
+    case gaveUp(id: ID)
 }

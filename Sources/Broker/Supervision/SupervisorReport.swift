@@ -34,6 +34,23 @@ enum SupervisorReport {
         )
     }
 
+    /// Logs, at error, a child given up on alone past its own restart intensity (its siblings keep running).
+    static func gaveUp(
+        _ id: some Hashable & Sendable,
+        reason: ExitReason,
+        restartCount: Int,
+        logger: Logger
+    ) {
+        logger.error(
+            "Supervised child crashed past its restart intensity; giving up on it alone",
+            metadata: [
+                "broker.child_id": "\(id)",
+                "broker.exit_reason": "\(reason)",
+                "broker.restart_count": "\(restartCount)",
+            ]
+        )
+    }
+
     /// Logs an escalation at error: the supervisor stops all its children and fails upward.
     static func escalated(
         _ id: some Hashable & Sendable,

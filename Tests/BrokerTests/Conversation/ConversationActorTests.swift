@@ -154,6 +154,32 @@ struct ConversationActorTests {
         }
     }
 
+    /// A conversation crashing past its own restart limit (3 in 5 s) is given up on alone: the supervisor of
+    /// all conversations keeps running, others are untouched, and the next send starts it afresh.
+    @Test func aConversationThatKeepsCrashingIsGivenUpAloneAndStartsAfreshOnTheNextSend() async throws {
+        let faults = FaultInjection()
+        try await withTree(faults: faults) { root, store, a, b, conversation in
+            let mail = NewMail(to: "x", from: "y", subject: "s", textBody: "t", htmlBody: "h")
+            let c = try await store.createUser(NewUser(name: "C", subname: "C", email: "c@x.io", job: "j", passwordHash: "h"), welcomeMail: mail)
+            let (other, _) = try await store.conversation(between: a.id, and: c.id)
+            _ = try await root.send(request(a, c, "other before"), in: other.id)
+            let bystander = try await root.conversations.actor(for: other.id)
+            for attempt in 0..<4 {
+                faults.crashNext(in: conversation.id)
+                await #expect(throws: BrokerError.unavailable) {
+                    try await root.send(self.request(a, b, "crash \(attempt)"), in: conversation.id)
+                }
+            }
+            let after = try await root.send(request(a, b, "after"), in: conversation.id)
+            #expect(after.message.content == "after")
+            #expect(bystander.isRunning, "the other conversation's actor was not stopped")
+            #expect(try await root.conversations.actor(for: other.id) === bystander)
+            _ = try await root.send(request(a, c, "other after"), in: other.id)
+            let contents = try await store.messages(in: conversation.id, page: .newest(limit: 10)).messages.map(\.content)
+            #expect(contents == ["after"])
+        }
+    }
+
     @Test(arguments: [false, true])
     func idleActorsAreStoppedAndStartedAgainOnDemand(cached: Bool) async throws {
         let handles = cached ? ConversationHandles() : nil

@@ -8,12 +8,14 @@ struct DynamicSupervisorTests {
     private func makeSupervisor(
         maxRestartsPerChild: Int = 3,
         maxRestarts: Int = 10,
+        childOverflow: DynamicSupervisor<String>.ChildOverflow = .escalate,
         recorder: EventRecorder
     ) -> DynamicSupervisor<String> {
         DynamicSupervisor(
             maxRestartsPerChild: maxRestartsPerChild,
             maxRestarts: maxRestarts,
             period: .seconds(60),
+            childOverflow: childOverflow,
             logger: RecordingLogHandler.silent,
             onEvent: recorder.onEvent
         )
@@ -178,6 +180,36 @@ struct DynamicSupervisorTests {
         )
         #expect(children.journal(of: "b").last == .ended("b", 1, .stopped))
         #expect(supervisor.childCount == 0)
+    }
+
+    @Test func aChildPastItsOwnIntensityIsGivenUpAloneWhenAskedAndCanBeStartedAgain() async throws {
+        let children = TestChildren()
+        var recorder = EventRecorder()
+        let supervisor = self.makeSupervisor(maxRestartsPerChild: 1, maxRestarts: 10, childOverflow: .removeChild, recorder: recorder)
+
+        try await supervisor.running {
+            try await supervisor.startChild(children.spec("a"))
+            try await supervisor.startChild(children.spec("b"))
+            try await children.waitUntilRunning("a", "b")
+            children.crash("a")
+            try await children.waitUntilRunning("a", incarnation: 2)
+            children.crash("a")
+            let deadline = ContinuousClock.now + .seconds(10)
+            while supervisor.hasChild("a"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))  // the supervisor's loop handles the exit
+            }
+            #expect(!supervisor.hasChild("a"))
+            #expect(supervisor.hasChild("b"), "its sibling keeps running")
+            try await supervisor.startChild(children.spec("a"))
+            try await children.waitUntilRunning("a", incarnation: 3)
+        }
+        let log = await recorder.finish()
+        #expect(Array(log.prefix(7)) == [
+            .started("a", 1), .started("b", 1),
+            .exited("a", 1, .abnormal), .restarting("a", count: 1), .started("a", 2),
+            .exited("a", 2, .abnormal), .gaveUp("a"),
+        ])
+        #expect(!log.contains(.escalated("a")))
     }
 
     @Test func restartsOfAllChildrenTogetherEscalatePastTheGlobalCeiling() async throws {

@@ -26,6 +26,7 @@ struct EventRecorder {
         case restarting(String, count: Int)
         /// ``SupervisorEvent/escalated(id:)``.
         case escalated(String)
+        case gaveUp(String)
 
         /// Reduces `event` to what tests compare.
         init(_ event: SupervisorEvent<String>) {
@@ -46,6 +47,8 @@ struct EventRecorder {
                 self = .restarting(id, count: restartCount)
             case .escalated(let id):
                 self = .escalated(id)
+            case .gaveUp(let id):
+                self = .gaveUp(id)
             }
         }
 
@@ -57,6 +60,7 @@ struct EventRecorder {
             case .startFailed(let id): "startFailed(\(id))"
             case .restarting(let id, let count): "restarting(\(id), count: \(count))"
             case .escalated(let id): "escalated(\(id))"
+            case .gaveUp(let id): "gaveUp(\(id))"
             }
         }
     }
