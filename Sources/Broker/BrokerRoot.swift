@@ -180,7 +180,12 @@ package final class BrokerRoot: Sendable {
                 handles?.remember(actor, for: conversation)
             }
             do {
-                return try await actor.send(request)
+                let stored = try await actor.send(request)
+                if let cluster, case .created(let message) = stored {
+                    // In a cluster, answer only once this node pushed it from the feed: see waitUntilDelivered.
+                    await cluster.waitUntilDelivered(message.id, from: request.socket)
+                }
+                return stored
             } catch is ConversationActorStopped {
                 continue  // it stopped (idle) between lookup and send: look up again
             }

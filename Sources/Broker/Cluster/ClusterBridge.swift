@@ -77,8 +77,17 @@ package actor ClusterBridge {
     private var lastOwnBeat = ContinuousClock.now
     /// The listener's current attempt, to force a reconnect.
     private var currentListen: Task<Void, any Error>?
-    /// Events waiting to be published, oldest first.
-    private var outbox = Deque<ClusterEvent>()
+    /// Events waiting to be published, oldest first, with how often each was tried.
+    private var outbox = Deque<(event: ClusterEvent, attempts: Int)>()
+    /// Presence diffs waiting for the announcer: the user whose state changed and the push for its partners.
+    private var announcements = Deque<(UserID, EncodedPush)>()
+    private var announcerWakeUp: CheckedContinuation<Void, Never>?
+    /// Senders waiting until this node has delivered their message from the feed (see ``waitUntilDelivered(_:)``).
+    private var deliveryWaiters: [(id: MessageID, since: ContinuousClock.Instant, continuation: CheckedContinuation<Void, Never>)] = []
+    /// Recent messages sent from this node's sockets, for leaving the sender out when they arrive by catch-up
+    /// rather than by the feed (which carries the socket itself).
+    private var recentOrigins: [MessageID: UInt64] = [:]
+    private var recentOriginOrder = Deque<MessageID>()
     private var publisherWakeUp: CheckedContinuation<Void, Never>?
     /// A published event was lost: send the whole state again at the next beat.
     private var needsStateResend = false
@@ -134,7 +143,7 @@ package actor ClusterBridge {
         var event = ClusterEvent(.online, origin: node.instance)
         event.u = [[user.rawValue, onlineAt.microseconds]]
         enqueue(event)
-        if !wasOnline { await announce(joins: [(user, onlineAt)], leaves: []) }
+        if !wasOnline { announce(joins: [(user, onlineAt)], leaves: []) }
     }
 
     /// The user's last socket on this node left: announces it, and tells the user's partners on this node if
@@ -144,7 +153,7 @@ package actor ClusterBridge {
         var event = ClusterEvent(.offline, origin: node.instance)
         event.u = [[user.rawValue]]
         enqueue(event)
-        if !isOnlineAnywhere(user) { await announce(joins: [], leaves: [(user, .now())]) }
+        if !isOnlineAnywhere(user) { announce(joins: [], leaves: [(user, .now())]) }
     }
 
     /// Since when each of the users is online on another node (the earliest node), offline ones left out.
@@ -183,11 +192,13 @@ package actor ClusterBridge {
             group.addTask { await self.heartbeatLoop() }
             group.addTask { await self.publishLoop() }
             group.addTask { await self.localPresenceLoop() }
+            group.addTask { await self.announceLoop() }
             await group.next()  // the publisher ends first, on stop; the others run until cancelled
             group.cancelAll()
         }
         listening.store(false, ordering: .releasing)
         listeningSince = nil
+        releaseDeliveryWaiters()
     }
 
     /// Publishes what is queued and a `bye`, then ends ``run()``.
@@ -219,6 +230,7 @@ package actor ClusterBridge {
             currentListen = nil
             listening.store(false, ordering: .releasing)
             listeningSince = nil
+            releaseDeliveryWaiters()
             if wasUp { backoff = .milliseconds(100) }
             do { try await Task.sleep(for: backoff) } catch { return }
             backoff = min(backoff * 2, .seconds(2))
@@ -289,7 +301,10 @@ package actor ClusterBridge {
         for entry in fresh {
             guard let message = entry.message else { continue }
             let push = encoder.encodeReceive(message)
-            let except = fromHere && entry.originSocket != 0 ? SocketID(rawValue: entry.originSocket) : nil
+            // The feed names the sending socket; a message read back by catch-up does not, but this node
+            // remembers its own recent sends.
+            let socket = fromHere && entry.originSocket != 0 ? entry.originSocket : recentOrigins[entry.id]
+            let except = socket.map { SocketID(rawValue: $0) }
             perUser[entry.senderID, default: []].append((push, except))
             if entry.recipientID != entry.senderID { perUser[entry.recipientID, default: []].append((push, except)) }
         }
@@ -297,6 +312,7 @@ package actor ClusterBridge {
         for actor in await users.actors(for: Array(perUser.keys)) {
             if let items = perUser[actor.userID] { await actor.deliver(items) }
         }
+        releaseDeliveryWaiters()
     }
 
     // MARK: - Events from other nodes
@@ -324,7 +340,7 @@ package actor ClusterBridge {
             for entry in event.u ?? [] where entry.count == 2 { pending[UserID(entry[0])] = Timestamp(microseconds: entry[1]) }
             if event.last == true {
                 remote[event.o]?.pendingState = nil
-                await replaceUsers(of: event.o, with: pending)
+                replaceUsers(of: event.o, with: pending)
             } else {
                 remote[event.o]?.pendingState = pending
             }
@@ -337,7 +353,7 @@ package actor ClusterBridge {
                 if !isOnlineAnywhere(user) { joins.append((user, at)) }
                 remote[event.o]?.users[user] = at
             }
-            await announce(joins: joins, leaves: [])
+            announce(joins: joins, leaves: [])
         case .offline:
             touch(event.o, name: event.n)
             var leaves: [(UserID, Timestamp)] = []
@@ -346,10 +362,10 @@ package actor ClusterBridge {
                 guard remote[event.o]?.users.removeValue(forKey: user) != nil else { continue }
                 if !isOnlineAnywhere(user) { leaves.append((user, .now())) }
             }
-            await announce(joins: [], leaves: leaves)
+            announce(joins: [], leaves: leaves)
         case .bye:
             logger.info("node left the service", metadata: ["broker.peer": "\(event.n ?? event.o)"])
-            await dropNode(event.o)
+            dropNode(event.o)
         case .logout:
             if let session = event.s { sockets?.closeSockets(ofSession: session) }
         case .topic:
@@ -373,7 +389,7 @@ package actor ClusterBridge {
     }
 
     /// Sets a node's whole presence, telling partners here about every user whose service-wide state changed.
-    private func replaceUsers(of instance: String, with users: [UserID: Timestamp]) async {
+    private func replaceUsers(of instance: String, with users: [UserID: Timestamp]) {
         let old = remote[instance]?.users ?? [:]
         var wasOnline = Set<UserID>()
         for user in Set(old.keys).union(users.keys) where isOnlineAnywhere(user) { wasOnline.insert(user) }
@@ -382,30 +398,55 @@ package actor ClusterBridge {
         var leaves: [(UserID, Timestamp)] = []
         for (user, at) in users where !wasOnline.contains(user) { joins.append((user, at)) }
         for user in old.keys where users[user] == nil && !isOnlineAnywhere(user) { leaves.append((user, .now())) }
-        await announce(joins: joins, leaves: leaves)
+        announce(joins: joins, leaves: leaves)
     }
 
     /// Forgets a node; its users not online elsewhere are offline.
-    private func dropNode(_ instance: String) async {
+    private func dropNode(_ instance: String) {
         guard let gone = remote.removeValue(forKey: instance) else { return }
         let leaves = gone.users.keys.filter { !isOnlineAnywhere($0) }.map { ($0, Timestamp.now()) }
-        await announce(joins: [], leaves: leaves)
+        announce(joins: [], leaves: leaves)
     }
 
     private func isOnlineAnywhere(_ user: UserID) -> Bool {
         localUsers[user] != nil || remote.values.contains { $0.users[user] != nil }
     }
 
-    /// Pushes `presence_diff`s for users whose service-wide state changed to their partners on this node.
-    private func announce(joins: [(UserID, Timestamp)], leaves: [(UserID, Timestamp)]) async {
-        for (user, at) in joins { await tellPartners(of: user, encoder.encodePresenceDiff(joins: [(user, at)], leaves: [])) }
-        for (user, at) in leaves { await tellPartners(of: user, encoder.encodePresenceDiff(joins: [], leaves: [(user, at)])) }
+    /// Queues `presence_diff`s for users whose service-wide state changed, for their partners on this node.
+    /// The changes are decided here, in order; the partner look-ups (a store query each) run in the announcer
+    /// loop, one change at a time, so neither the listener nor the heartbeat ever waits on them and partners
+    /// see a user's diffs in the order they happened.
+    private func announce(joins: [(UserID, Timestamp)], leaves: [(UserID, Timestamp)]) {
+        for (user, at) in joins { announcements.append((user, encoder.encodePresenceDiff(joins: [(user, at)], leaves: []))) }
+        for (user, at) in leaves { announcements.append((user, encoder.encodePresenceDiff(joins: [], leaves: [(user, at)]))) }
+        if !announcements.isEmpty, let wake = announcerWakeUp {
+            announcerWakeUp = nil
+            wake.resume()
+        }
     }
 
-    private func tellPartners(of user: UserID, _ push: EncodedPush) async {
-        guard let conversations = try? await store.conversations(of: user) else { return }
-        let peers = conversations.map { $0.peer(of: user) }
-        for actor in await users.actors(for: peers) { await actor.deliver([(push, nil)]) }
+    /// Delivers queued presence diffs to the partners on this node, in order.
+    private func announceLoop() async {
+        while !Task.isCancelled {
+            guard let (user, push) = announcements.popFirst() else {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { announcerWakeUp = $0 }
+                } onCancel: {
+                    Task { await self.wakeAnnouncer() }
+                }
+                continue
+            }
+            guard let conversations = try? await store.conversations(of: user) else { continue }
+            let peers = conversations.map { $0.peer(of: user) }
+            for actor in await users.actors(for: peers) { await actor.deliver([(push, nil)]) }
+        }
+    }
+
+    private func wakeAnnouncer() {
+        if let wake = announcerWakeUp {
+            announcerWakeUp = nil
+            wake.resume()
+        }
     }
 
     // MARK: - Heartbeat
@@ -413,12 +454,14 @@ package actor ClusterBridge {
     private func heartbeatLoop() async {
         while true {
             do { try await Task.sleep(for: configuration.heartbeat) } catch { return }
-            beat()
-            await expireSilentNodes()
+            expireSilentNodes()
+            await beat()
         }
     }
 
-    private func beat() {
+    /// Publishes this node's beat directly, ahead of the outbox (a backlog there must not make this node look
+    /// dead), and reconnects the listener when its own beats stop coming back.
+    private func beat() async {
         guard let since = listeningSince else { return }
         let now = ContinuousClock.now
         if now - lastOwnBeat > configuration.nodeTimeout, now - since > configuration.nodeTimeout {
@@ -426,24 +469,25 @@ package actor ClusterBridge {
             currentListen?.cancel()
             return
         }
-        var event = ClusterEvent(.beat, origin: node.instance)
-        event.n = node.name
-        enqueue(event)
         if needsStateResend {
             needsStateResend = false
             enqueueState()
         }
+        releaseDeliveryWaiters(olderThan: now - configuration.nodeTimeout)
+        var event = ClusterEvent(.beat, origin: node.instance)
+        event.n = node.name
+        try? await bus.publish(event.encoded())
     }
 
     /// Drops nodes silent for longer than the timeout (only while this node has been listening that long:
     /// its own outage is no evidence against the others).
-    private func expireSilentNodes() async {
+    private func expireSilentNodes() {
         guard let since = listeningSince else { return }
         let now = ContinuousClock.now
         guard now - since > configuration.nodeTimeout else { return }
         for (instance, peer) in remote where now - peer.lastBeat > configuration.nodeTimeout {
             logger.warning("node stopped beating; its users are offline", metadata: ["broker.peer": "\(peer.name)"])
-            await dropNode(instance)
+            dropNode(instance)
         }
     }
 
@@ -468,7 +512,7 @@ package actor ClusterBridge {
             outbox.removeAll()  // the database is gone for long: the state goes again once it is back
             needsStateResend = true
         }
-        outbox.append(event)
+        outbox.append((event, 0))
         wakePublisher()
     }
 
@@ -484,13 +528,17 @@ package actor ClusterBridge {
     private func publishLoop() async {
         while true {
             while outbox.isEmpty && !stopping && !Task.isCancelled {
-                await withCheckedContinuation { publisherWakeUp = $0 }
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { publisherWakeUp = $0 }
+                } onCancel: {
+                    Task { await self.wakePublisher() }
+                }
             }
             if Task.isCancelled { return }
-            guard var event = outbox.popFirst() else { break }  // stopping with nothing left
+            guard var (event, attempts) = outbox.popFirst() else { break }  // stopping with nothing left
             if event.k == .online || event.k == .offline {
-                while let next = outbox.first, next.k == event.k, (event.u?.count ?? 0) < 150 {
-                    event.u = (event.u ?? []) + (next.u ?? [])
+                while let next = outbox.first, next.event.k == event.k, (event.u?.count ?? 0) < 150 {
+                    event.u = (event.u ?? []) + (next.event.u ?? [])
                     outbox.removeFirst()
                 }
             }
@@ -498,13 +546,56 @@ package actor ClusterBridge {
                 try await bus.publish(event.encoded())
             } catch {
                 if Task.isCancelled { return }
-                if event.k != .beat { needsStateResend = true }
+                attempts += 1
+                if event.k == .logout, attempts < 20 {
+                    outbox.prepend((event, attempts))  // a logout must reach the other nodes: try again
+                    try? await Task.sleep(for: .milliseconds(250))
+                } else if event.k != .topic {
+                    needsStateResend = true  // presence: the whole state goes again at the next beat
+                }
             }
         }
         if listeningSince != nil {
             var bye = ClusterEvent(.bye, origin: node.instance)
             bye.n = node.name
             try? await bus.publish(bye.encoded())
+        }
+    }
+
+    // MARK: - Senders waiting for the feed
+
+    /// Waits until this node has pushed message `id` (and so every smaller id) from the feed, so that a
+    /// sender's reply never gets ahead of the pushes of messages stored before it on other nodes: a client may
+    /// then take the reply's id as seen. Returns at once when the channel is down (the reply must not wait for
+    /// an outage), and after ``Configuration/nodeTimeout`` at the latest.
+    package func waitUntilDelivered(_ id: MessageID, from socket: SocketID?) async {
+        if let socket { rememberOrigin(id, socket) }
+        guard listeningSince != nil, let last = lastDelivered, last < id else { return }
+        await withCheckedContinuation { continuation in
+            deliveryWaiters.append((id, .now, continuation))
+        }
+    }
+
+    private func releaseDeliveryWaiters(olderThan cutoff: ContinuousClock.Instant? = nil) {
+        guard !deliveryWaiters.isEmpty else { return }
+        let last = lastDelivered ?? MessageID(0)
+        var kept: [(id: MessageID, since: ContinuousClock.Instant, continuation: CheckedContinuation<Void, Never>)] = []
+        for waiter in deliveryWaiters {
+            let expired = cutoff.map { waiter.since < $0 } ?? false
+            if waiter.id <= last || expired || listeningSince == nil {
+                waiter.continuation.resume()
+            } else {
+                kept.append(waiter)
+            }
+        }
+        deliveryWaiters = kept
+    }
+
+    private func rememberOrigin(_ id: MessageID, _ socket: SocketID) {
+        recentOrigins[id] = socket.rawValue
+        recentOriginOrder.append(id)
+        while recentOriginOrder.count > 10_000, let oldest = recentOriginOrder.popFirst() {
+            recentOrigins.removeValue(forKey: oldest)
         }
     }
 }

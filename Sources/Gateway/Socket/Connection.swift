@@ -253,7 +253,7 @@ final class Connection: Sendable {
                 )
             )
             if !missed.isEmpty { enqueue(item: .replay(joinRef: message.joinRef, messages: missed)) }
-            subscription.goLive(skipping: Set(missed.map(\.id)))
+            subscription.goLive(skipping: Set(missed.map(\.id)), lastSeen: lastSeen ?? MessageID(0))
         } else {
             replyOK(message)
         }

@@ -12,12 +12,14 @@ import Synchronization
 /// A push can also arrive *after* going live for a message the replay carried: in a cluster, pushes come from
 /// the store's feed, which may lag behind the read. Ids follow commit order, so every message from others with
 /// an id up to the highest replayed one was visible to the read and replayed; live pushes of such messages are
-/// dropped (the user's own messages, which recovery does not replay, are not).
+/// dropped (the user's own messages, which recovery does not replay, are not), and so is anything up to the
+/// join's `last_seen_id`, which the client has already.
 final class RoomSubscription: SocketSink {
     private enum Mode {
         case buffering([EncodedPush])
-        /// Live; pushes of others' messages with ids up to `floor` were replayed.
-        case live(floor: MessageID?)
+        /// Live; pushes of others' messages with ids up to `floor` were replayed, and the client had every
+        /// message up to `lastSeen` before it joined.
+        case live(floor: MessageID?, lastSeen: MessageID?)
     }
 
     let connection: Connection
@@ -28,7 +30,7 @@ final class RoomSubscription: SocketSink {
     init(connection: Connection, joinRef: String?, buffering: Bool, bufferLimit: Int) {
         self.connection = connection
         self.joinRef = joinRef
-        self.mode = Mutex(buffering ? .buffering([]) : .live(floor: nil))
+        self.mode = Mutex(buffering ? .buffering([]) : .live(floor: nil, lastSeen: nil))
         self.bufferLimit = bufferLimit
     }
 
@@ -38,7 +40,10 @@ final class RoomSubscription: SocketSink {
         let user = connection.user.id
         let forward = mode.withLock { mode -> Bool? in
             guard case .buffering(var pending) = mode else {
-                if case .live(let floor?) = mode, let id = push.messageID, id <= floor, push.senderID != user { return nil }
+                if case .live(let floor, let lastSeen) = mode, let id = push.messageID {
+                    if let lastSeen, id <= lastSeen { return nil }
+                    if let floor, id <= floor, push.senderID != user { return nil }
+                }
                 return true
             }
             guard pending.count < bufferLimit else { return false }
@@ -56,14 +61,18 @@ final class RoomSubscription: SocketSink {
     }
 
     /// Ends buffering: queues the buffered pushes except those whose message was replayed, then goes live.
-    func goLive(skipping replayed: Set<MessageID>) {
+    /// - Parameters:
+    ///   - replayed: the ids the replay carried.
+    ///   - lastSeen: the join's `last_seen_id`: the client has every message up to it already.
+    func goLive(skipping replayed: Set<MessageID>, lastSeen: MessageID) {
         mode.withLock { mode in
             guard case .buffering(let pending) = mode else { return }
+            let floor = max(lastSeen, replayed.max() ?? lastSeen)
             for push in pending {
-                if let id = push.messageID, replayed.contains(id) { continue }
+                if let id = push.messageID, replayed.contains(id) || id <= lastSeen { continue }
                 _ = send(push)
             }
-            mode = .live(floor: replayed.max())
+            mode = .live(floor: floor, lastSeen: lastSeen)
         }
     }
 
