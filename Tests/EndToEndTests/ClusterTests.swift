@@ -159,15 +159,7 @@ struct ClusterTests {
                     }
                     shared.done.store(true, ordering: .relaxed)
                     try await group.waitForAll()
-                    let final = shared.sentIDs.withLock { $0.max() ?? 0 }
-                    while last < final {
-                        let push = try await receivers[1].first("tail", timeout: .seconds(30)) { $0.event == "receive_msg" && $0.joinRef == "r19" }
-                        let id = try #require(push.messageID)
-                        received.append(id)
-                        last = id
-                    }
-                    let sent = shared.sentIDs.withLock { $0 }.sorted()
-                    #expect(received == sent, "gaps: \(Set(sent).subtracting(received).sorted().prefix(5)), duplicates: \(received.count - Set(received).count)")
+                    try await shared.expectEverySentIDOnce(at: receivers[1], joinRef: "r19", after: received)
                 }
             }
         }

@@ -31,6 +31,26 @@ final class SendProgress: Sendable {
             }
         }
     }
+    /// After the senders stopped: takes `receiver`'s pushes of the join `joinRef` up to the last id sent, then
+    /// checks that every sent id arrived exactly once, in order (`received` holds what arrived before).
+    func expectEverySentIDOnce(
+        at receiver: PhoenixTestSocket, joinRef: String, after received: [Int], sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        var received = received
+        var last = received.last ?? 0
+        let final = sentIDs.withLock { $0.max() ?? 0 }
+        while last < final {
+            let push = try await receiver.first("tail", timeout: .seconds(30)) { $0.event == "receive_msg" && $0.joinRef == joinRef }
+            let id = try #require(push.messageID)
+            received.append(id)
+            last = id
+        }
+        let sent = sentIDs.withLock { $0 }.sorted()
+        #expect(
+            received == sent, "gaps: \(Set(sent).subtracting(received).sorted().prefix(5)), duplicates: \(received.count - Set(received).count)",
+            sourceLocation: sourceLocation
+        )
+    }
 }
 
 /// Recovery on rejoin with `last_seen_id`, and idempotent resends, over real sockets.
@@ -131,16 +151,7 @@ struct RecoveryTests {
                     }
                     shared.done.store(true, ordering: .relaxed)
                     try await group.waitForAll()
-                    // Drain the pushes of the last join up to the last id sent.
-                    let final = shared.sentIDs.withLock { $0.max() ?? 0 }
-                    while last < final {
-                        let push = try await receiver.first("tail", timeout: .seconds(30)) { $0.event == "receive_msg" && $0.joinRef == "r19" }
-                        let id = try #require(push.messageID)
-                        received.append(id)
-                        last = id
-                    }
-                    let sent = shared.sentIDs.withLock { $0 }.sorted()
-                    #expect(received == sent, "gaps: \(Set(sent).subtracting(received).sorted().prefix(5)), duplicates: \(received.count - Set(received).count)")
+                    try await shared.expectEverySentIDOnce(at: receiver, joinRef: "r19", after: received)
                 }
             }
         }
