@@ -128,8 +128,8 @@ package actor ClusterBridge {
         while !Task.isCancelled {
             for change in await localPresence.next() {
                 switch change {
-                case .online(let user, let at): await localOnline(user, at: at)
-                case .offline(let user): await localOffline(user)
+                case .online(let user, let at): localOnline(user, at: at)
+                case .offline(let user): localOffline(user)
                 }
             }
         }
@@ -137,7 +137,7 @@ package actor ClusterBridge {
 
     /// The user's first socket on this node joined: announces it, and tells the user's partners on this node
     /// if the user was offline service-wide.
-    private func localOnline(_ user: UserID, at onlineAt: Timestamp) async {
+    private func localOnline(_ user: UserID, at onlineAt: Timestamp) {
         let wasOnline = isOnlineAnywhere(user)
         localUsers[user] = onlineAt
         var event = ClusterEvent(.online, origin: node.instance)
@@ -148,7 +148,7 @@ package actor ClusterBridge {
 
     /// The user's last socket on this node left: announces it, and tells the user's partners on this node if
     /// the user is now offline service-wide.
-    private func localOffline(_ user: UserID) async {
+    private func localOffline(_ user: UserID) {
         guard localUsers.removeValue(forKey: user) != nil else { return }
         var event = ClusterEvent(.offline, origin: node.instance)
         event.u = [[user.rawValue]]
@@ -178,8 +178,7 @@ package actor ClusterBridge {
         event.e = push.event
         event.b = push.payload.getString(at: push.payload.readerIndex, length: push.payload.readableBytes)
         event.r = recipients.map { $0.map(\.rawValue) }
-        guard event.encoded().utf8.count < bus.maxControlBytes else { return }  // never: topic payloads are tiny
-        enqueue(event)
+        enqueue(event)  // an event over the size limit is refused by `publish` and dropped, like any lost typing event
     }
 
     // MARK: - Lifetime
@@ -196,6 +195,11 @@ package actor ClusterBridge {
             await group.next()  // the publisher ends first, on stop; the others run until cancelled
             group.cancelAll()
         }
+        channelDown()
+    }
+
+    /// The channel is not (or no longer) listening: not ready, and senders stop waiting for the feed.
+    private func channelDown() {
         listening.store(false, ordering: .releasing)
         listeningSince = nil
         releaseDeliveryWaiters()
@@ -228,9 +232,7 @@ package actor ClusterBridge {
             } catch {}
             wasUp = listeningSince != nil
             currentListen = nil
-            listening.store(false, ordering: .releasing)
-            listeningSince = nil
-            releaseDeliveryWaiters()
+            channelDown()
             if wasUp { backoff = .milliseconds(100) }
             do { try await Task.sleep(for: backoff) } catch { return }
             backoff = min(backoff * 2, .seconds(2))
