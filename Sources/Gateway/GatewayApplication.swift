@@ -1,5 +1,5 @@
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import Broker
 import Logging
 import NIOCore
@@ -79,13 +79,19 @@ package func buildRouter(
     users.addProtectedRoutes(to: protected)
     ConversationsController(store: store, broker: dependencies.broker, configuration: configuration)
         .addProtectedRoutes(to: protected)
-    SocketEndpoint(
-        authenticator: authenticator, broker: dependencies.broker, store: store, registry: dependencies.connections,
-        readiness: dependencies.readiness, configuration: configuration.socket,
-        maxMessageLength: configuration.maxMessageLength
-    ).addRoute(to: router)
+    socketEndpoint(configuration: configuration, dependencies: dependencies).addRoute(to: router)
     sessions.addProtectedRoutes(to: protected)
     return router
+}
+
+/// The WebSocket endpoint, shared by the router (refused upgrades) and the server channel (upgrades).
+func socketEndpoint(configuration: GatewayConfiguration, dependencies: GatewayDependencies) -> SocketEndpoint {
+    SocketEndpoint(
+        authenticator: BearerAuthenticator(tokens: dependencies.tokens, store: dependencies.store),
+        broker: dependencies.broker, store: dependencies.store, registry: dependencies.connections,
+        readiness: dependencies.readiness, configuration: configuration.socket,
+        maxMessageLength: configuration.maxMessageLength
+    )
 }
 
 /// Builds the Hummingbird application serving the router on the configured address.
@@ -96,12 +102,9 @@ package func buildApplication(
     let router = buildRouter(configuration: configuration, dependencies: dependencies)
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: router,
-            configuration: .init(
-                ws: WebSocketServerConfiguration(maxFrameSize: configuration.socket.maxFrameBytes, autoPing: .disabled)
-            )
-        ),
+        server: HTTPServerBuilder { [endpoint = socketEndpoint(configuration: configuration, dependencies: dependencies)] responder in
+            BrokerServerChannel(responder: responder, endpoint: endpoint)
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
         services: services,
         onServerRunning: onServerRunning,

@@ -302,12 +302,23 @@ struct ChatFlowTests {
                 #expect(refused.status == 403, "\(query)")
             }
             #expect(try await chat.http.send(.GET, "/socket/websocket?token=\(a.token)&vsn=9").status == 400)
+            // A real upgrade request is refused with the same statuses and the contract's error body.
+            for query in ["", "?token=garbage", "?token=\(a.token)x", "?vsn=2.0.0"] {
+                let refused = try RawUpgrade.attempt(port: chat.broker.port, target: "/socket/websocket\(query)")
+                #expect(refused.status == 403, "\(query)")
+                #expect(refused.body.contains(#""errors":{"detail":"#), "\(refused.body)")
+            }
+            let badVersion = try RawUpgrade.attempt(port: chat.broker.port, target: "/socket/websocket?token=\(a.token)&vsn=9")
+            #expect(badVersion.status == 400)
+            #expect(badVersion.body.contains(#""detail""#))
+            #expect(try RawUpgrade.attempt(port: chat.broker.port, target: "/socket/elsewhere?token=\(a.token)").status == 404)
             let socket = PhoenixTestSocket(vsn: "2.0.0")
             await #expect(throws: (any Error).self) {
                 try await socket.run(url: "ws://127.0.0.1:\(chat.broker.port)/socket/websocket?token=nope&vsn=2.0.0")
             }
             _ = try await chat.http.send(.POST, "/api/logout", token: a.token)
             #expect(try await chat.http.send(.GET, "/socket/websocket?token=\(a.token)&vsn=2.0.0").status == 403)
+            #expect(try RawUpgrade.attempt(port: chat.broker.port, target: "/socket/websocket?token=\(a.token)&vsn=2.0.0").status == 403)
         }
     }
 
@@ -321,6 +332,24 @@ struct ChatFlowTests {
                 // The idle socket (it never spoke after joining) is closed by the sweep, with 1001 (going away).
                 #expect(try await sockets[1].waitForClose(timeout: .seconds(15)) == 1001)
             }
+            // WebSocket pings count as activity: a socket that only pings outlives the 2 s timeout, and gets a
+            // pong for each ping; once it stops, it is closed with 1001.
+            let pinger = try StalledReader(port: chat.broker.port, token: a.token)
+            for _ in 0..<10 {
+                try pinger.sendPing()
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            var pongs = 0
+            #expect(pinger.readUntilClose(timeout: .seconds(15), onFrame: { if $0 == 0xA { pongs += 1 } }) == 1001)
+            #expect(pongs == 10)
+            // A message in fragments is reassembled; fragments adding up to more than the limit close with 1009.
+            let fragmented = try StalledReader(port: chat.broker.port, token: a.token)
+            try fragmented.sendFragmented([#"[null,"hb","phoe"#, #"nix","heartbeat","#, "{}]"])
+            try await Task.sleep(for: .seconds(1))  // its reply is out before the close below
+            try fragmented.sendFragmented([String(repeating: " ", count: 1_500), String(repeating: " ", count: 1_500)])
+            var texts = 0
+            #expect(fragmented.readUntilClose(timeout: .seconds(10), onFrame: { if $0 == 0x1 { texts += 1 } }) == 1009)
+            #expect(texts == 3, "the join's reply, presence_state, and the reassembled heartbeat's reply")
             #expect(try await chat.http.send(.GET, "/healthz").status == 200)
         }
     }

@@ -46,6 +46,9 @@ struct LimitsTests {
                 let refused = try await chat.http.send(.GET, "/socket/websocket?token=\(a.token)&vsn=2.0.0")
                 #expect(refused.status == 429)
                 #expect(refused.headers["retry-after"] != nil)
+                let upgrade = try RawUpgrade.attempt(port: chat.broker.port, target: "/socket/websocket?token=\(a.token)&vsn=2.0.0")
+                #expect(upgrade.status == 429, "a real upgrade is refused with the same status")
+                #expect(upgrade.headers["retry-after"] != nil)
                 #expect(try await chat.http.send(.GET, "/socket/websocket?token=\(b.token)&vsn=2.0.0").status != 429)
             }
         }

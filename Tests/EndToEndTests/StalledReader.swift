@@ -48,8 +48,23 @@ final class StalledReader {
 
     /// Sends one masked text frame (clients must mask).
     func sendText(_ text: String) throws {
-        let payload = Array(text.utf8)
-        var frame: [UInt8] = [0x81]
+        try sendFrame(opcode: 0x1, Array(text.utf8))
+    }
+
+    /// Sends one masked ping frame.
+    func sendPing(_ data: [UInt8] = Array("p".utf8)) throws {
+        try sendFrame(opcode: 0x9, data)
+    }
+
+    /// Sends one text message split into frames of the given parts (text, then continuations).
+    func sendFragmented(_ parts: [String]) throws {
+        for (index, part) in parts.enumerated() {
+            try sendFrame(opcode: index == 0 ? 0x1 : 0x0, Array(part.utf8), fin: index == parts.count - 1)
+        }
+    }
+
+    private func sendFrame(opcode: UInt8, _ payload: [UInt8], fin: Bool = true) throws {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         if payload.count < 126 {
             frame.append(0x80 | UInt8(payload.count))
         } else {
@@ -65,6 +80,12 @@ final class StalledReader {
 
     /// Reads until the server's close frame or `timeout`; returns the close code, if one came.
     func readUntilClose(timeout: Duration) -> Int? {
+        readUntilClose(timeout: timeout, onFrame: { _ in })
+    }
+
+    /// Reads until the server's close frame or `timeout`, reporting every other frame's opcode; returns the
+    /// close code, if one came.
+    func readUntilClose(timeout: Duration, onFrame: (UInt8) -> Void) -> Int? {
         var timeval = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeval, socklen_t(MemoryLayout<timeval>.size))
         var buffer = [UInt8]()
@@ -94,11 +115,63 @@ final class StalledReader {
                 if opcode == 8, length >= 2 {
                     return Int(buffer[index + header]) << 8 | Int(buffer[index + header + 1])
                 }
+                onFrame(opcode)
                 index += header + length
             }
             buffer.removeFirst(index)
         }
         return nil
+    }
+}
+
+/// A WebSocket upgrade request on a raw TCP socket, for what the server answers when it refuses one.
+enum RawUpgrade {
+    struct Answer {
+        let status: Int
+        /// Header names lowercased.
+        let headers: [String: String]
+        let body: String
+    }
+
+    /// Sends an upgrade request for `target` and reads the answer until the server closes the connection.
+    static func attempt(port: Int, target: String) throws -> Answer {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array(("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
+        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
+            throw POSIXError(.EPIPE)
+        }
+        var received = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4_096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            received += chunk[0..<count]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { throw POSIXError(.EPROTO) }
+        let lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
+        guard let statusLine = lines.first, let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") else {
+            throw POSIXError(.EPROTO)
+        }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Answer(status: status, headers: headers, body: String(text[split.upperBound...]))
     }
 }
 

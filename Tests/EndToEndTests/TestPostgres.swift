@@ -97,7 +97,7 @@ struct PrivatePostgres: Sendable {
         // Output to a file, not a pipe: the server the script starts inherits the child's descriptors, and a
         // pipe it holds would never reach end-of-file.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("pg-test-db-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: file) }
         let output = try FileHandle(forWritingTo: file)
         let process = Process()

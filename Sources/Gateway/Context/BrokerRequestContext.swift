@@ -1,24 +1,19 @@
 import Hummingbird
-import HummingbirdWebSocket
 import NIOCore
 
-/// The request context of every HTTP route and of the WebSocket upgrade: Hummingbird's storage plus the
+/// The request context of every HTTP route: Hummingbird's storage plus the
 /// authenticated caller, set by ``BearerAuthenticator``.
-package struct BrokerRequestContext: RequestContext, WebSocketRequestContext, RemoteAddressRequestContext {
+package struct BrokerRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let webSocket: WebSocketHandlerReference<Self>
     /// The channel's peer address, the key of per-address rate limits.
     public let remoteAddress: SocketAddress?
     /// The connection's channel, so a socket whose peer stopped reading can be closed by force.
     let channel: any Channel
     /// The caller, once a valid bearer token was checked.
     package var identity: Identity?
-    /// Shared with the upgraded socket: who it is and which serializer it speaks.
-    let upgrade = UpgradeState()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.webSocket = .init()
         self.remoteAddress = source.channel.remoteAddress
         self.channel = source.channel
         self.identity = nil

@@ -55,6 +55,11 @@ package enum APIError: Error, Sendable, HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status, headers: headerFields, body: .init(byteBuffer: body))
+    }
+
+    /// The response's headers: the content type, and `retry-after` or `allow` where they apply.
+    var headerFields: HTTPFields {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         switch self {
@@ -62,6 +67,11 @@ package enum APIError: Error, Sendable, HTTPResponseError {
         case .methodNotAllowed(let allowed): headers[.allow] = allowed.joined(separator: ", ")
         default: break
         }
+        return headers
+    }
+
+    /// The response's body in the contract's shape.
+    var body: ByteBuffer {
         let body: [String: Any]
         if case .validation(let errors) = self {
             body = ["errors": errors.fields]
@@ -69,6 +79,6 @@ package enum APIError: Error, Sendable, HTTPResponseError {
             body = ["errors": ["detail": detail]]
         }
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return ByteBuffer(bytes: data)
     }
 }

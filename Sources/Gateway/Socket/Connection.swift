@@ -1,5 +1,5 @@
 import Broker
-import HummingbirdWebSocket
+import DequeModule
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -9,10 +9,12 @@ import Synchronization
 /// One WebSocket: its Phoenix state (which topics are joined under which `join_ref`) and its bounded outbound
 /// queue.
 ///
-/// It owns two loops run by the socket's upgrade handler: the reader (decodes frames, answers them, hands
-/// sends to the broker) and the writer (drains the outbound queue into the socket). Pushes from user actors
-/// and replies share the queue, so a socket sees them in the order they were produced. A queue that fills up
-/// closes the socket with 1013 instead of growing; other sockets are never slowed by it.
+/// It keeps no task while idle. ``SocketHandler`` hands it each text message on the channel's event loop;
+/// heartbeats are answered there, everything else goes through a small inbound queue served by a task that
+/// exists only while the queue has work, one message at a time, in order. Pushes from user actors and replies
+/// share the outbound queue, so a socket sees them in the order they were produced; the queue is written to the
+/// channel on its event loop while the channel is writable, and a queue that fills up because the peer stopped
+/// reading closes the socket with 1013 instead of growing. Other sockets are never slowed by it.
 final class Connection: Sendable {
     /// The socket's id, the key its user actor knows it by.
     let socketID = SocketID.next()
@@ -25,32 +27,75 @@ final class Connection: Sendable {
     let serializer: PhoenixSerializer
     private let broker: BrokerRoot
     private let store: any Store
+    private let registry: ConnectionRegistry
     private let configuration: SocketConfiguration
     private let maxMessageLength: Int
     private let logger: Logger
-    /// What the writer sends: a frame, or a recovery replay encoded as it is written, so a replay of up to
+    private let channel: any Channel
+
+    /// What the socket writes: a frame, or a recovery replay encoded as it is written, so a replay of up to
     /// 1,000 messages takes one slot of the bounded queue and is paced by the socket itself.
     enum OutboundItem: Sendable {
         case frame(ByteBuffer)
-        case replay(joinRef: String?, messages: [Message])
+        case replay(joinRef: String?, messages: ArraySlice<Message>)
     }
 
-    private let queue: AsyncStream<OutboundItem>.Continuation
-    private let frames: AsyncStream<OutboundItem>
-    private let closeRequest = Mutex<(code: WebSocketErrorCode, reason: String)?>(nil)
+    private struct Outbound: Sendable {
+        var queue = Deque<OutboundItem>()
+        /// A drain is scheduled on the event loop or running.
+        var drainScheduled = false
+        /// The close asked for; nothing is queued after it.
+        var closeRequest: (code: WebSocketErrorCode, reason: String)?
+        var closeFrameSent = false
+        /// The peer's close frame arrived.
+        var peerClosed = false
+        /// The channel is gone.
+        var closed = false
+        /// The inbound task, waiting for the queue to shrink before it handles the next message.
+        var roomWaiter: CheckedContinuation<Void, Never>?
+
+        /// Whether the inbound task may go on: the queue is short, or the socket is closing.
+        func hasRoom(below threshold: Int) -> Bool {
+            closed || closeRequest != nil || queue.count < threshold
+        }
+    }
+
+    private enum InboundItem: Sendable {
+        case message(PhoenixMessage)
+        /// Leave every topic (the socket is closing).
+        case leave
+        /// Leave every topic and leave the registry (the channel is closed): the last item.
+        case teardown
+    }
+
+    private struct Inbound: Sendable {
+        var pending = Deque<InboundItem>()
+        /// The task serving `pending` exists.
+        var serving = false
+        /// Reading from the channel is paused because `pending` is long.
+        var readPaused = false
+        var tornDown = false
+    }
+
+    private let outbound = Mutex(Outbound())
+    private let inbound = Mutex(Inbound())
     private let closeRequestedAt = Atomic<UInt64>(0)
-    private let channel: any Channel
     private let activity = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
-    /// The `room:chat` join, read by the push path; written only by the reader loop.
+    /// The `room:chat` join, read by the push path; written only by the inbound task.
     private let roomJoin = Mutex<RoomSubscription?>(nil)
-    /// Joined `conversation:<id>` topics; touched only by the reader loop.
+    /// Joined `conversation:<id>` topics; touched only by the inbound task.
     private let conversationJoins = Mutex<[ConversationID: ConversationSubscription]>([:])
-    /// The per-socket send rate limit; touched only by the reader loop.
+    /// The per-socket send rate limit; touched only by the inbound task.
     private let sendBucket: Mutex<TokenBucket<ContinuousClock.Instant>>
+
+    /// Inbound messages waiting beyond which the socket stops reading until the queue is short again.
+    private static let inboundHighWater = 256
+    private static let inboundLowWater = 64
 
     init(
         user: User, token: TokenClaims, serializer: PhoenixSerializer, broker: BrokerRoot, store: any Store,
-        channel: any Channel, configuration: SocketConfiguration, maxMessageLength: Int, logger: Logger
+        channel: any Channel, configuration: SocketConfiguration, maxMessageLength: Int, registry: ConnectionRegistry,
+        logger: Logger
     ) {
         self.channel = channel
         self.user = user
@@ -58,19 +103,22 @@ final class Connection: Sendable {
         self.serializer = serializer
         self.broker = broker
         self.store = store
+        self.registry = registry
         self.sendBucket = Mutex(TokenBucket(rate: configuration.sendRate, burst: configuration.sendBurst, now: .now))
         self.configuration = configuration
         self.maxMessageLength = maxMessageLength
         var logger = logger
         logger[metadataKey: "broker.user_id"] = "\(user.id)"
         self.logger = logger
-        (frames, queue) = AsyncStream.makeStream(
-            of: OutboundItem.self, bufferingPolicy: .bufferingOldest(configuration.outboundQueue)
-        )
     }
 
     /// When the client last sent a frame.
     var lastActivity: NIODeadline { NIODeadline.uptimeNanoseconds(activity.load(ordering: .relaxed)) }
+
+    /// Notes a frame from the client.
+    func touch() {
+        activity.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+    }
 
     // MARK: - Outbound
 
@@ -81,30 +129,157 @@ final class Connection: Sendable {
         enqueue(item: .frame(frame))
     }
 
+    private enum Enqueued {
+        case queued, scheduleDrain, full, refused
+    }
+
     @discardableResult
     private func enqueue(item: OutboundItem) -> Bool {
-        switch queue.yield(item) {
-        case .enqueued: return true
-        case .dropped:
+        let outcome = outbound.withLock { state -> Enqueued in
+            guard state.closeRequest == nil, !state.closed else { return .refused }
+            guard state.queue.count < configuration.outboundQueue else { return .full }
+            state.queue.append(item)
+            if state.drainScheduled { return .queued }
+            state.drainScheduled = true
+            return .scheduleDrain
+        }
+        switch outcome {
+        case .queued: return true
+        case .scheduleDrain:
+            scheduleDrain()
+            return true
+        case .full:
             GatewayMetrics.errors("outbound queue full").increment()
             close(code: .unknown(1013), reason: "outbound queue full")
             return false
-        case .terminated: return false
-        @unknown default: return false
+        case .refused: return false
         }
     }
 
-    /// Asks the writer to close the socket with `code` after what is queued.
-    func close(code: WebSocketErrorCode, reason: String) {
-        let first = closeRequest.withLock { request -> Bool in
-            guard request == nil else { return false }
-            request = (code, reason)
+    private func scheduleDrain() {
+        channel.eventLoop.execute { self.drain() }
+    }
+
+    private enum DrainStep {
+        case item(OutboundItem)
+        case close(code: WebSocketErrorCode, reason: String, peerClosed: Bool)
+        case stop
+    }
+
+    /// Writes the queue to the channel while it is writable, then the close frame if one was asked for and the
+    /// queue is empty. On the event loop.
+    private func drain() {
+        var wrote = false
+        defer { resumeRoomWaiter() }
+        drainLoop: while true {
+            let writable = channel.isWritable
+            let step = outbound.withLock { state -> DrainStep in
+                guard !state.closed else {
+                    state.queue.removeAll()
+                    state.drainScheduled = false
+                    return .stop
+                }
+                guard writable else {
+                    // Resumed by `writabilityChanged()`.
+                    state.drainScheduled = false
+                    return .stop
+                }
+                if let item = state.queue.popFirst() { return .item(item) }
+                state.drainScheduled = false
+                if let request = state.closeRequest, !state.closeFrameSent {
+                    state.closeFrameSent = true
+                    return .close(code: request.code, reason: request.reason, peerClosed: state.peerClosed)
+                }
+                return .stop
+            }
+            switch step {
+            case .item(.frame(let frame)):
+                channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+                wrote = true
+            case .item(.replay(let joinRef, var messages)):
+                while let message = messages.first, channel.isWritable {
+                    messages.removeFirst()
+                    let frame = serializer.encode(
+                        joinRef: joinRef, ref: nil, topic: PhoenixEvent.roomTopic, event: PhoenixEvent.receiveMessage,
+                        payload: FrameEncoder.messagePayload(message)
+                    )
+                    channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+                    wrote = true
+                }
+                if !messages.isEmpty {
+                    outbound.withLock { $0.queue.prepend(.replay(joinRef: joinRef, messages: messages)) }
+                }
+            case .close(let code, let reason, let peerClosed):
+                var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+                data.write(webSocketErrorCode: code)
+                data.writeString(reason)
+                let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+                let written = channel.writeAndFlush(frame)
+                // The handshake ends when the peer's close frame arrives (or the sweeper cuts a silent peer).
+                if peerClosed { written.whenComplete { _ in self.channel.close(promise: nil) } }
+                wrote = false
+                break drainLoop
+            case .stop:
+                break drainLoop
+            }
+        }
+        if wrote { channel.flush() }
+    }
+
+    /// The queue length at which the socket stops handling its own messages until the queue is half as long:
+    /// a client that does not read its replies is not read either (as HTTP servers do), so its replies cannot
+    /// fill the queue; pushes from others still can, and close a stalled reader with 1013.
+    private var roomThreshold: Int { max(1, configuration.outboundQueue / 2) }
+
+    /// Waits until the outbound queue has room (or the socket is closing).
+    private func waitForRoom() async {
+        let threshold = roomThreshold
+        if outbound.withLock({ $0.hasRoom(below: threshold) }) { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = outbound.withLock { state -> Bool in
+                if state.hasRoom(below: threshold) { return true }
+                state.roomWaiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    private func resumeRoomWaiter() {
+        let threshold = roomThreshold
+        let waiter = outbound.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.roomWaiter != nil, state.hasRoom(below: threshold) else { return nil }
+            defer { state.roomWaiter = nil }
+            return state.roomWaiter
+        }
+        waiter?.resume()
+    }
+
+    /// The channel can take more: resumes writing. On the event loop.
+    func writabilityChanged() {
+        guard channel.isWritable else { return }
+        let resume = outbound.withLock { state -> Bool in
+            guard !state.drainScheduled, !state.closed else { return false }
+            state.drainScheduled = true
             return true
         }
-        if first {
-            closeRequestedAt.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
-            queue.finish()
+        if resume { drain() }
+    }
+
+    /// Asks for the socket to be closed with `code` after what is queued.
+    func close(code: WebSocketErrorCode, reason: String) {
+        let schedule = outbound.withLock { state -> Bool? in
+            guard state.closeRequest == nil, !state.closed else { return nil }
+            state.closeRequest = (code, reason)
+            if state.drainScheduled { return false }
+            state.drainScheduled = true
+            return true
         }
+        guard let schedule else { return }
+        closeRequestedAt.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        if schedule { scheduleDrain() }
+        resumeRoomWaiter()
+        submit(.leave)
     }
 
     /// When a close was requested, if one was.
@@ -113,57 +288,52 @@ final class Connection: Sendable {
         return raw == 0 ? nil : NIODeadline.uptimeNanoseconds(raw)
     }
 
+    /// The peer's close frame: ends our own close, or answers the peer's with its code. On the event loop.
+    func peerClosed(_ data: ByteBuffer) {
+        var data = data
+        let code = data.readableBytes >= 2 ? data.readWebSocketErrorCode() : nil
+        let echo = outbound.withLock { state -> Bool in
+            state.peerClosed = true
+            if state.closeFrameSent { return false }
+            state.queue.removeAll()
+            state.closeFrameSent = true
+            if state.closeRequest == nil { state.closeRequest = (code ?? .normalClosure, "") }
+            return true
+        }
+        if echo {
+            var reply = channel.allocator.buffer(capacity: 2)
+            reply.write(webSocketErrorCode: code ?? .normalClosure)
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)).whenComplete { _ in
+                self.channel.close(promise: nil)
+            }
+        } else {
+            channel.close(promise: nil)
+        }
+        resumeRoomWaiter()
+        submit(.leave)
+    }
+
     /// Closes the TCP connection without the WebSocket closing handshake: for a peer that stopped reading, whose
     /// queued frames (and close frame) can never be written.
     func forceClose() {
         channel.close(mode: .all, promise: nil)
     }
 
-    /// The writer loop: sends queued frames until the queue finishes, then closes with the requested code.
-    func writeLoop(_ outbound: WebSocketOutboundWriter) async {
-        do {
-            for await item in frames {
-                switch item {
-                case .frame(let frame):
-                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
-                case .replay(let joinRef, let messages):
-                    for message in messages {
-                        let frame = serializer.encode(
-                            joinRef: joinRef, ref: nil, topic: PhoenixEvent.roomTopic, event: PhoenixEvent.receiveMessage,
-                            payload: FrameEncoder.messagePayload(message)
-                        )
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
-                    }
-                }
-            }
-            if let request = closeRequest.withLock({ $0 }) {
-                try await outbound.close(request.code, reason: request.reason)
-            }
-        } catch {
-            logger.debug("socket write failed", metadata: ["error": "\(error)"])
+    /// The channel is closed: drops what is queued, leaves every topic and the registry. On the event loop.
+    func channelClosed() {
+        outbound.withLock { state in
+            state.closed = true
+            state.queue.removeAll()
         }
+        resumeRoomWaiter()
+        submit(.teardown)
     }
 
     // MARK: - Inbound
 
-    /// The reader loop: every message until the client closes or the socket is closed.
-    func readLoop(_ inbound: WebSocketInboundStream) async {
-        do {
-            for try await message in inbound.messages(maxSize: configuration.maxFrameBytes) {
-                activity.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
-                guard case .text(let text) = message else { continue }
-                await handle(ByteBuffer(string: text))
-                if closeRequest.withLock({ $0 }) != nil { break }
-            }
-        } catch {
-            close(code: .messageTooLarge, reason: "message too large")
-        }
-        await leaveRoom()
-        await leaveConversations()
-        close(code: .normalClosure, reason: "")
-    }
-
-    private func handle(_ text: ByteBuffer) async {
+    /// A text message from the client. On the event loop.
+    func received(_ text: ByteBuffer) {
+        guard outbound.withLock({ $0.closeRequest == nil && !$0.closed }) else { return }
         let message: PhoenixMessage
         do {
             message = try serializer.decode(text)
@@ -172,6 +342,73 @@ final class Connection: Sendable {
             logger.debug("malformed frame ignored")
             return
         }
+        submit(.message(message))
+    }
+
+    private func submit(_ item: InboundItem) {
+        enum Next { case none, serve, heartbeat, pauseReading }
+        let next = inbound.withLock { state -> Next in
+            guard !state.tornDown else { return .none }
+            if case .teardown = item { state.tornDown = true }
+            if case .message(let message) = item, !state.serving, state.pending.isEmpty,
+                message.topic == PhoenixEvent.phoenixTopic, message.event == PhoenixEvent.heartbeat
+            {
+                // Nothing ahead of it: answered right here, without a task.
+                return .heartbeat
+            }
+            state.pending.append(item)
+            if !state.serving {
+                state.serving = true
+                return .serve
+            }
+            if state.pending.count >= Self.inboundHighWater, !state.readPaused {
+                state.readPaused = true
+                return .pauseReading
+            }
+            return .none
+        }
+        switch next {
+        case .none: break
+        case .serve: Task { await self.serve() }
+        case .heartbeat:
+            if case .message(let message) = item { replyOK(message) }
+        case .pauseReading:
+            channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+    }
+
+    /// Serves the inbound queue until it is empty, one item at a time.
+    private func serve() async {
+        while true {
+            let (item, resumeReading) = inbound.withLock { state -> (InboundItem?, Bool) in
+                guard let item = state.pending.popFirst() else {
+                    state.serving = false
+                    return (nil, false)
+                }
+                if state.readPaused, state.pending.count <= Self.inboundLowWater {
+                    state.readPaused = false
+                    return (item, true)
+                }
+                return (item, false)
+            }
+            guard let item else { return }
+            if resumeReading { channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+            switch item {
+            case .message(let message):
+                await waitForRoom()
+                if outbound.withLock({ $0.closeRequest == nil && !$0.closed }) { await handle(message) }
+            case .leave:
+                await leaveRoom()
+                await leaveConversations()
+            case .teardown:
+                await leaveRoom()
+                await leaveConversations()
+                registry.remove(self)
+            }
+        }
+    }
+
+    private func handle(_ message: PhoenixMessage) async {
         switch (message.topic, message.event) {
         case (PhoenixEvent.phoenixTopic, PhoenixEvent.heartbeat):
             replyOK(message)
@@ -252,7 +489,7 @@ final class Connection: Sendable {
                     response: .object(["recovered": .integer(Int64(missed.count)), "truncated": .bool(truncated)])
                 )
             )
-            if !missed.isEmpty { enqueue(item: .replay(joinRef: message.joinRef, messages: missed)) }
+            if !missed.isEmpty { enqueue(item: .replay(joinRef: message.joinRef, messages: missed[...])) }
             subscription.goLive(skipping: Set(missed.map(\.id)), lastSeen: lastSeen ?? MessageID(0))
         } else {
             replyOK(message)

@@ -1,14 +1,27 @@
 import Broker
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import Store
-import Synchronization
 
-/// `GET /socket/websocket?token=<JWT>&vsn=2.0.0`: checks the token before the upgrade (403 otherwise) and picks
-/// the serializer, then runs one ``Connection`` for the socket's lifetime.
-struct SocketEndpoint {
+/// `GET /socket/websocket?token=<JWT>&vsn=2.0.0`: decides whether an upgrade request may open a socket, and
+/// opens it once the `101` is out.
+///
+/// A refused upgrade is answered by ``BrokerServerChannel`` with the error thrown here, in the contract's
+/// status and body (403 for a bad token, 429 past the per-user socket limit, 503 while draining, 400 for a
+/// bad `vsn`); a plain `GET` of the endpoint gets the same answers from the router.
+struct SocketEndpoint: Sendable {
+    /// What an accepted upgrade learned, handed to the socket it opens.
+    struct Admission: Sendable {
+        let identity: Identity
+        let serializer: PhoenixSerializer
+    }
+
+    /// The endpoint's path.
+    static let path = "/socket/websocket"
+
     let authenticator: BearerAuthenticator
     let broker: BrokerRoot
     let store: any Store
@@ -17,32 +30,34 @@ struct SocketEndpoint {
     let configuration: SocketConfiguration
     let maxMessageLength: Int
 
+    /// The route that answers plain `GET`s of the endpoint (no upgrade asked for).
     func addRoute(to router: Router<BrokerRequestContext>) {
-        router.ws("socket/websocket") { request, context in
-            try await authorize(request, context: context)
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            guard let (identity, serializer) = context.requestContext.upgrade.value else { return }
-            let connection = Connection(
-                user: identity.user, token: identity.token, serializer: serializer, broker: broker, store: store, channel: context.requestContext.channel,
-                configuration: configuration, maxMessageLength: maxMessageLength, logger: context.logger
-            )
-            registry.add(connection)
-            defer { registry.remove(connection) }
-            await withDiscardingTaskGroup { group in
-                group.addTask { await connection.writeLoop(outbound) }
-                await connection.readLoop(inbound)
-            }
+        router.get("socket/websocket") { request, _ -> Response in
+            _ = try await admit(request.uri)
+            throw APIError.badRequest("websocket upgrade required")
         }
     }
 
-    /// Checks the upgrade request; throws the HTTP error that refuses it.
-    private func authorize(_ request: Request, context: BrokerRequestContext) async throws {
+    /// Checks an upgrade request's target.
+    /// - Throws: the ``APIError`` that refuses it (404 for a target other than this endpoint).
+    func admit(target: String) async throws(APIError) -> Admission {
+        let uri = URI(target)
+        guard uri.path == Self.path else { throw APIError.notFound("not found") }
+        do {
+            return try await admit(uri)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.unavailable("store unavailable")
+        }
+    }
+
+    private func admit(_ uri: URI) async throws -> Admission {
         guard !readiness.isDraining else { throw APIError.unavailable("draining") }
-        guard let serializer = PhoenixSerializer(vsn: request.uri.queryParameters["vsn"].map(String.init)) else {
+        guard let serializer = PhoenixSerializer(vsn: uri.queryParameters["vsn"].map(String.init)) else {
             throw APIError.badRequest("unsupported vsn")
         }
-        guard let token = request.uri.queryParameters["token"].map(String.init) else {
+        guard let token = uri.queryParameters["token"].map(String.init) else {
             throw APIError.forbidden("missing token")
         }
         let identity: Identity
@@ -55,18 +70,20 @@ struct SocketEndpoint {
         guard registry.count(of: identity.user.id) < configuration.maxSocketsPerUser else {
             throw APIError.rateLimited(retryAfter: 1)
         }
-        context.upgrade.set(identity, serializer)
+        return Admission(identity: identity, serializer: serializer)
     }
-}
 
-/// What the upgrade check learned, handed to the upgraded socket (the request context is copied, this box
-/// is shared).
-final class UpgradeState: Sendable {
-    private let state = Mutex<(Identity, PhoenixSerializer)?>(nil)
-
-    var value: (Identity, PhoenixSerializer)? { state.withLock { $0 } }
-
-    func set(_ identity: Identity, _ serializer: PhoenixSerializer) {
-        state.withLock { $0 = (identity, serializer) }
+    /// Opens the socket on an upgraded channel: runs on the channel's event loop, after the `101` is flushed and
+    /// NIO's frame decoder and encoder are in the pipeline.
+    func open(_ admission: Admission, on channel: any Channel, logger: Logger) throws {
+        let connection = Connection(
+            user: admission.identity.user, token: admission.identity.token, serializer: admission.serializer,
+            broker: broker, store: store, channel: channel, configuration: configuration,
+            maxMessageLength: maxMessageLength, registry: registry, logger: logger
+        )
+        try channel.pipeline.syncOperations.addHandler(
+            SocketHandler(connection: connection, maxMessageBytes: configuration.maxFrameBytes)
+        )
+        registry.add(connection)
     }
 }
