@@ -25,6 +25,8 @@ struct Settings: Sendable {
     var sendBurst = 200
     var maxSocketsPerUser = 32
     var sync = SyncMode.full
+    /// Microseconds a small store batch waits for more writes before it commits.
+    var commitDelayMicroseconds = 1_000
     var bcryptCost = 12
     var logLevel = "info"
 
@@ -78,6 +80,7 @@ struct Settings: Sendable {
             }
             sync = mode
         }
+        commitDelayMicroseconds = try integer("BROKER_COMMIT_DELAY_US", commitDelayMicroseconds, range: 0...100_000)
         bcryptCost = try integer("BROKER_BCRYPT_COST", bcryptCost, range: 4...31)
         logLevel = string("BROKER_LOG_LEVEL") ?? logLevel
     }
@@ -86,6 +89,7 @@ struct Settings: Sendable {
     func storeConfiguration() throws -> StoreConfiguration {
         var configuration = try StoreConfiguration(url: databaseURL, sync: sync)
         configuration.node = ClusterNode(name: nodeName)
+        configuration.commitDelay = .microseconds(commitDelayMicroseconds)
         return configuration
     }
 

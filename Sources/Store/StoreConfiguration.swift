@@ -26,6 +26,10 @@ package struct StoreConfiguration: Sendable, Hashable {
     package var writerCapacity: Int
     /// Most writes committed in one transaction.
     package var maxBatchSize: Int
+    /// How long the writer lets a small batch gather more writes before committing it (PostgreSQL's
+    /// `commit_delay`): one fsync then serves several writers even when writes arrive one by one. Zero commits
+    /// each batch as soon as the previous one is done.
+    package var commitDelay: Duration = .microseconds(1_000)
     /// This process in the service (its message feed and control events carry the instance id).
     package var node = ClusterNode(name: ProcessInfo.processInfo.hostName)
 

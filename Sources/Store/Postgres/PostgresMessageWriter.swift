@@ -41,6 +41,7 @@ actor PostgresMessageWriter {
     private let capacity: Int
     /// The most drafts in one transaction.
     private let maxBatchSize: Int
+    private let commitDelay: Duration
     /// Commits one batch.
     private let commit: Commit
     /// Calls waiting for the next batch, oldest first.
@@ -57,7 +58,8 @@ actor PostgresMessageWriter {
     ///   - capacity: the most calls waiting at once.
     ///   - maxBatchSize: the most drafts in one transaction (a single larger call still goes alone).
     ///   - commit: commits one batch (see ``Commit``).
-    init(capacity: Int, maxBatchSize: Int, commit: @escaping Commit) {
+    init(capacity: Int, maxBatchSize: Int, commitDelay: Duration = .zero, commit: @escaping Commit) {
+        self.commitDelay = commitDelay
         self.capacity = max(1, capacity)
         self.maxBatchSize = max(1, maxBatchSize)
         self.commit = commit
@@ -118,6 +120,7 @@ actor PostgresMessageWriter {
             if isStopping { return nil }
             await withCheckedContinuation { wakeUp = $0 }
         }
+        await CommitWindow.wait(commitDelay, whilePending: pending.reduce(0) { $0 + $1.drafts.count }, stopping: isStopping)
         var batch: [Call] = []
         var drafts = 0
         while let next = pending.first, batch.isEmpty || drafts + next.drafts.count <= maxBatchSize {

@@ -57,7 +57,8 @@ final class PostgresStore: Store {
         let node = configuration.node
         self.bus = PostgresClusterBus(node: node, location: location, pool: pool, logger: logger, schema: schema)
         self.writer = PostgresMessageWriter(
-            capacity: configuration.writerCapacity, maxBatchSize: configuration.maxBatchSize
+            capacity: configuration.writerCapacity, maxBatchSize: configuration.maxBatchSize,
+            commitDelay: configuration.commitDelay
         ) { drafts in
             try await Self.commitMessages(drafts, origin: node.instance, in: pool)
         }

@@ -23,7 +23,8 @@ final class SQLiteStore: Store {
         self.logger = logger
         let pool = self.pool
         self.writer = StoreWriter(
-            capacity: configuration.writerCapacity, maxBatchSize: configuration.maxBatchSize
+            capacity: configuration.writerCapacity, maxBatchSize: configuration.maxBatchSize,
+            commitDelay: configuration.commitDelay
         ) { batch in
             await Self.commit(batch, on: pool)
         }

@@ -25,6 +25,7 @@ actor StoreWriter<Session> {
 
     private let capacity: Int
     private let maxBatchSize: Int
+    private let commitDelay: Duration
     private let execute: Executor
     private var pending = Deque<WriteJob<Session>>()
     private var wakeUp: CheckedContinuation<Void, Never>?
@@ -35,10 +36,12 @@ actor StoreWriter<Session> {
     /// - Parameters:
     ///   - capacity: the most writes waiting at once.
     ///   - maxBatchSize: the most writes in one transaction.
+    ///   - commitDelay: how long a small batch waits for more writes (see ``CommitWindow``).
     ///   - execute: commits one batch (see ``Executor``).
-    init(capacity: Int, maxBatchSize: Int, execute: @escaping Executor) {
+    init(capacity: Int, maxBatchSize: Int, commitDelay: Duration = .zero, execute: @escaping Executor) {
         self.capacity = capacity
         self.maxBatchSize = max(1, maxBatchSize)
+        self.commitDelay = commitDelay
         self.execute = execute
     }
 
@@ -107,9 +110,24 @@ actor StoreWriter<Session> {
             if isStopping { return nil }
             await withCheckedContinuation { wakeUp = $0 }
         }
+        await CommitWindow.wait(commitDelay, whilePending: pending.count, stopping: isStopping)
         let count = min(pending.count, maxBatchSize)
         let batch = Array(pending.prefix(count))
         pending.removeFirst(count)
         return batch
+    }
+}
+
+/// The group-commit window: a batch that is still small when the writer is ready waits `delay` for more
+/// writes (the actor is free meanwhile, so they join it). At a few thousand messages a second, writes arrive
+/// one at a time and without the window nearly every message paid for a commit and an fsync of its own; a
+/// batch that is already large goes at once.
+enum CommitWindow {
+    /// Batches of at least this many writes do not wait.
+    static let largeBatch = 32
+
+    static func wait(_ delay: Duration, whilePending pending: Int, stopping: Bool) async {
+        guard delay > .zero, pending < largeBatch, !stopping else { return }
+        try? await Task.sleep(for: delay)
     }
 }
