@@ -312,6 +312,7 @@ struct ChatFlowTests {
             #expect(badVersion.status == 400)
             #expect(badVersion.body.contains(#""detail""#))
             #expect(try RawUpgrade.attempt(port: chat.broker.port, target: "/socket/elsewhere?token=\(a.token)").status == 404)
+            #expect(try RawUpgrade.attempt(port: chat.broker.port, target: "/socket/websocket?token=\(a.token)", method: "POST").status == 405)
             let socket = PhoenixTestSocket(vsn: "2.0.0")
             await #expect(throws: (any Error).self) {
                 try await socket.run(url: "ws://127.0.0.1:\(chat.broker.port)/socket/websocket?token=nope&vsn=2.0.0")

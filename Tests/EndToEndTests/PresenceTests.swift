@@ -36,6 +36,28 @@ struct PresenceTests {
         }
     }
 
+    @Test func aClientThatGoesAwayWithoutACloseFrameLeavesAtOnce() async throws {
+        try await ChatFixture.run(environment: ["BROKER_MAX_SOCKETS_PER_USER": "1"]) { chat in
+            let a = try await chat.signUp("a@x.io")
+            let b = try await chat.signUp("b@x.io")
+            _ = try await chat.conversation(a, b)
+            try await chat.withSockets([a], vsn: "2.0.0") { watcher in
+                _ = try await watcher[0].joinRoom(joinRef: "w")
+                _ = try await watcher[0].nextPush("presence_state")
+                let device = try StalledReader(port: chat.broker.port, token: b.token)
+                let joined = try await watcher[0].nextPush("presence_diff")
+                #expect(Set((joined.payload["joins"] as? [String: Any] ?? [:]).keys) == [String(b.id)])
+                // A FIN with no close frame: the socket is closed, b goes offline, and its one allowed socket is
+                // free again, long before any idle timeout.
+                device.shutdownWriting()
+                let left = try await watcher[0].nextPush("presence_diff", timeout: .seconds(5))
+                #expect(Set((left.payload["leaves"] as? [String: Any] ?? [:]).keys) == [String(b.id)])
+                try await Task.sleep(for: .milliseconds(200))
+                _ = try StalledReader(port: chat.broker.port, token: b.token)
+            }
+        }
+    }
+
     @Test func typingGoesToThePeerAndReadIsStoredAndForwarded() async throws {
         try await ChatFixture.run { chat in
             let a = try await chat.signUp("a@x.io")

@@ -51,6 +51,11 @@ final class StalledReader {
         try sendFrame(opcode: 0x1, Array(text.utf8))
     }
 
+    /// Closes the sending side of the TCP connection (a FIN, no close frame), as a killed client's kernel does.
+    func shutdownWriting() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Sends one masked ping frame.
     func sendPing(_ data: [UInt8] = Array("p".utf8)) throws {
         try sendFrame(opcode: 0x9, data)
@@ -134,7 +139,7 @@ enum RawUpgrade {
     }
 
     /// Sends an upgrade request for `target` and reads the answer until the server closes the connection.
-    static func attempt(port: Int, target: String) throws -> Answer {
+    static func attempt(port: Int, target: String, method: String = "GET") throws -> Answer {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         defer { close(fd) }
@@ -148,7 +153,7 @@ enum RawUpgrade {
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = Array(("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        let request = Array(("\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
             throw POSIXError(.EPIPE)

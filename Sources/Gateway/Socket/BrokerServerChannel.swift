@@ -56,7 +56,7 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                     promise.completeWithTask {
                         let result: Result<SocketEndpoint.Admission, APIError>
                         do throws(APIError) {
-                            result = .success(try await endpoint.admit(target: head.uri))
+                            result = .success(try await endpoint.admit(method: head.method, target: head.uri))
                         } catch {
                             result = .failure(error)
                         }

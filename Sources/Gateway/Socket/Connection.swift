@@ -282,6 +282,9 @@ final class Connection: Sendable {
         submit(.leave)
     }
 
+    /// A close was asked for, by either side, or the channel is gone.
+    var isClosing: Bool { outbound.withLock { $0.closeRequest != nil || $0.closed } }
+
     /// When a close was requested, if one was.
     var closeRequested: NIODeadline? {
         let raw = closeRequestedAt.load(ordering: .relaxed)
@@ -290,19 +293,22 @@ final class Connection: Sendable {
 
     /// The peer's close frame: ends our own close, or answers the peer's with its code. On the event loop.
     func peerClosed(_ data: ByteBuffer) {
-        var data = data
-        let code = data.readableBytes >= 2 ? data.readWebSocketErrorCode() : nil
+        let reply = Self.closeReply(to: data)
         let echo = outbound.withLock { state -> Bool in
             state.peerClosed = true
             if state.closeFrameSent { return false }
             state.queue.removeAll()
             state.closeFrameSent = true
-            if state.closeRequest == nil { state.closeRequest = (code ?? .normalClosure, "") }
+            if state.closeRequest == nil { state.closeRequest = (reply, "") }
             return true
+        }
+        // The sweeper cuts the connection if the echo cannot be written (a peer that stopped reading).
+        if closeRequestedAt.load(ordering: .relaxed) == 0 {
+            closeRequestedAt.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
         }
         if echo {
             var reply = channel.allocator.buffer(capacity: 2)
-            reply.write(webSocketErrorCode: code ?? .normalClosure)
+            reply.write(webSocketErrorCode: Self.closeReply(to: data))
             channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)).whenComplete { _ in
                 self.channel.close(promise: nil)
             }
@@ -311,6 +317,18 @@ final class Connection: Sendable {
         }
         resumeRoomWaiter()
         submit(.leave)
+    }
+
+    /// The code echoed to a peer's close frame: its own code when it is one a peer may send (RFC 6455 §7.4),
+    /// 1000 when it sent none, 1002 for a malformed or reserved one.
+    private static func closeReply(to data: ByteBuffer) -> WebSocketErrorCode {
+        var data = data
+        guard data.readableBytes > 0 else { return .normalClosure }
+        guard data.readableBytes >= 2, let raw = data.readInteger(as: UInt16.self) else { return .protocolError }
+        switch raw {
+        case 1000...1003, 1007...1011, 1012...1014, 3000...4999: return WebSocketErrorCode(codeNumber: Int(raw))
+        default: return .protocolError
+        }
     }
 
     /// Closes the TCP connection without the WebSocket closing handshake: for a peer that stopped reading, whose

@@ -40,9 +40,10 @@ struct SocketEndpoint: Sendable {
 
     /// Checks an upgrade request's target.
     /// - Throws: the ``APIError`` that refuses it (404 for a target other than this endpoint).
-    func admit(target: String) async throws(APIError) -> Admission {
+    func admit(method: HTTPMethod, target: String) async throws(APIError) -> Admission {
         let uri = URI(target)
         guard uri.path == Self.path else { throw APIError.notFound("not found") }
+        guard method == .GET else { throw APIError.methodNotAllowed(allowed: ["GET"]) }
         do {
             return try await admit(uri)
         } catch let error as APIError {
@@ -85,5 +86,7 @@ struct SocketEndpoint: Sendable {
             SocketHandler(connection: connection, maxMessageBytes: configuration.maxFrameBytes)
         )
         registry.add(connection)
+        // The node began draining while this upgrade was being checked: the drain's sweep missed this socket.
+        if readiness.isDraining { connection.close(code: .unknown(1012), reason: "server restarting") }
     }
 }

@@ -26,6 +26,8 @@ final class SocketHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         connection.touch()
+        // RFC 6455 §5.1–5.3: client frames are masked, and no extension (so no reserved bit) was negotiated.
+        guard frame.maskKey != nil, !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return protocolError(context) }
         switch frame.opcode {
         case .text, .binary:
             guard fragments == nil else { return protocolError(context) }
@@ -51,12 +53,17 @@ final class SocketHandler: ChannelInboundHandler {
             }
         case .ping:
             guard frame.fin else { return protocolError(context) }
+            // A peer that pings without reading gets no pongs queued up for it (RFC 6455 allows answering only
+            // the latest ping); nor does a socket that is closing.
+            guard context.channel.isWritable, !connection.isClosing else { return }
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .pong:
+            break
         case .connectionClose:
             connection.peerClosed(frame.unmaskedData)
         default:
-            break
+            protocolError(context)
         }
     }
 
@@ -71,8 +78,23 @@ final class SocketHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case ChannelEvent.inputClosed:
+            // The peer closed its side of the TCP connection without a close frame (Hummingbird allows half
+            // closure): it is gone.
+            context.close(promise: nil)
+        case is ChannelShouldQuiesceEvent:
+            connection.close(code: .unknown(1012), reason: "server restarting")
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // NIO's protocol error handler, before this one, has answered frame errors already.
+        // NIO's protocol error handler, before this one, answers frame errors with a close frame and closes the
+        // channel once it is written; anything else ends the socket here.
+        if error is NIOWebSocketError { return }
         context.close(promise: nil)
     }
 
