@@ -44,8 +44,15 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
         self.http1 = http1
     }
 
+    /// The receive buffer sizes: 512 bytes at first (an upgrade request, a Phoenix frame), up to 64 KiB.
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // NIO keeps each channel's receive buffer for reuse, at the size of its first read (2 KiB by
+            // default) or larger: starting small keeps an idle socket's share small; reads of big request
+            // bodies grow it as needed.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             // What the upgrade check decided, for this connection's one upgrade attempt.
             let decision = NIOLockedValueBox<Result<SocketEndpoint.Admission, APIError>?>(nil)
             let endpoint = self.endpoint
