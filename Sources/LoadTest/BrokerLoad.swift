@@ -25,8 +25,13 @@ struct BrokerLoad: AsyncParsableCommand {
             """
     )
 
-    /// Base URL of the broker.
-    @Option(help: "Base URL of the broker: http://HOST:PORT with HOST in 127.0.0.0/8, localhost or ::1.")
+    /// Base URL of the broker, or of several nodes of one service.
+    @Option(
+        help: """
+            Base URL of the broker: http://HOST:PORT with HOST in 127.0.0.0/8, localhost or ::1. Several nodes of \
+            one service: comma-separated URLs; user id N connects to the (N mod count)-th, so the two users of a \
+            pair sit on different nodes when there are two.
+            """)
     var url: String = "http://127.0.0.1:4000"
 
     /// Seed file path.
@@ -65,9 +70,11 @@ struct BrokerLoad: AsyncParsableCommand {
     @Option(name: .customLong("p99-bound-ms"), help: "Ramp: a stage fails when its end-to-end p99 exceeds this.")
     var p99BoundMs: Double = 100
 
-    /// The server's PID, to sample CPU time and RSS.
-    @Option(name: .customLong("server-pid"), help: "Sample this process's CPU time and RSS (from /proc).")
-    var serverPID: Int32?
+    /// The servers' PIDs, to sample CPU time and RSS.
+    @Option(
+        name: .customLong("server-pid"),
+        help: "Sample this process's CPU time and RSS (from /proc); repeat it for several nodes (their sum is reported).")
+    var serverPIDs: [Int32] = []
 
     /// JSON output.
     @Flag(help: "Print one JSON object at the end instead of a table.")
@@ -130,7 +137,7 @@ struct BrokerLoad: AsyncParsableCommand {
         guard p99BoundMs > 0, p99BoundMs <= 600_000 else {
             throw ValidationError("--p99-bound-ms must be in (0, 600,000]")
         }
-        if let serverPID, serverPID <= 0 { throw ValidationError("--server-pid must be positive") }
+        if serverPIDs.contains(where: { $0 <= 0 }) { throw ValidationError("--server-pid must be positive") }
         guard (1...20_000).contains(connectConcurrency) else {
             throw ValidationError("--connect-concurrency must be 1…20,000")
         }

@@ -24,7 +24,7 @@ struct Coordinator {
             )
         }
         try check(slices: slices, seed: seed)
-        let sampler = try configuration.serverPID.map { try ServerSampler(pid: $0) }
+        let sampler = try configuration.serverPIDs.isEmpty ? nil : ServerSampler(pids: configuration.serverPIDs)
         let workers = try await startWorkers(slices: slices)
         let display = ProgressDisplay(workers: workers)
         display.start(deadline: configuration.deadline)
@@ -157,7 +157,7 @@ struct Coordinator {
             passed = ramp?.highestSustainedRate != nil
         }
         return RunReport(
-            mode: configuration.mode, target: configuration.endpoint.webSocketURL, workers: configuration.workers,
+            mode: configuration.mode, target: configuration.endpoints.map(\.webSocketURL).joined(separator: ","), workers: configuration.workers,
             elapsedSeconds: Self.rounded(Double(MonotonicClock.now() - runStarted) / 1e9, 3), sockets: sockets,
             stages: stages, ramp: ramp, server: server, client: finish, passed: passed
         )
@@ -245,7 +245,8 @@ struct Coordinator {
     private func serverReport(
         before: ServerSample, connected: ServerSample?, end: ServerSample?, opened: Int, stages: [StageSummary]
     ) -> ServerReport {
-        var report = ServerReport(pid: configuration.serverPID ?? 0, rssKibBefore: before.rssKiB)
+        var report = ServerReport(
+            pid: configuration.serverPIDs.first ?? 0, pids: configuration.serverPIDs, rssKibBefore: before.rssKiB)
         report.rssKibConnected = connected?.rssKiB
         report.rssKibEnd = end?.rssKiB
         if let end, end.cpuMicros >= before.cpuMicros {

@@ -35,7 +35,7 @@ final class LoadEngine: Sendable {
         self.workerIndex = workerIndex
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         connector = SocketConnector(
-            group: group, endpoint: configuration.endpoint, stats: stats, workerIndex: workerIndex)
+            group: group, endpoints: configuration.endpoints, stats: stats, workerIndex: workerIndex)
     }
 
     // MARK: - Connect

@@ -51,7 +51,12 @@ enum ReportPrinter {
             var rss = "RSS \(server.rssKibBefore) KiB before"
             if let connected = server.rssKibConnected { rss += ", \(connected) KiB connected" }
             if let end = server.rssKibEnd { rss += ", \(end) KiB at end" }
-            lines.append(row("server pid \(server.pid)", rss))
+            if server.pids.count > 1 {
+                lines.append(row("servers", "pids \(server.pids.map(String.init).joined(separator: ", ")) (figures summed)"))
+                lines.append(row("servers' RSS", rss))
+            } else {
+                lines.append(row("server pid \(server.pid)", rss))
+            }
             if let perSocket = server.kibPerSocket { lines.append(row("server memory", "\(perSocket) KiB per socket")) }
             if let cpu = server.cpuSeconds { lines.append(row("server CPU", "\(cpu) s over the run")) }
             if let perMessage = server.cpuUsPerDeliveredMessage {

@@ -2,8 +2,8 @@ import NIOCore
 
 /// Every setting of a run, checked: what the coordinator and each worker process work from.
 struct RunConfiguration: Sendable {
-    /// The broker under test.
-    let endpoint: TargetEndpoint
+    /// The brokers under test (several: nodes of one service); user `id` connects to `endpoints[id % count]`.
+    let endpoints: [TargetEndpoint]
     /// Path of the seed file.
     let seedPath: String
     /// What to do.
@@ -22,8 +22,8 @@ struct RunConfiguration: Sendable {
     let stageSeconds: Double
     /// Ramp's pass bound on the end-to-end p99, microseconds.
     let p99BoundMicros: UInt64
-    /// The server process to sample, if any.
-    let serverPID: Int32?
+    /// The server processes to sample (their CPU and RSS are summed), if any.
+    let serverPIDs: [Int32]
     /// Print one JSON object instead of a table.
     let json: Bool
     /// Worker processes (1: everything in this process).
@@ -51,7 +51,8 @@ struct RunConfiguration: Sendable {
 
     /// Checks the command's options; `started` is the process's start instant (monotonic nanoseconds).
     init(_ command: BrokerLoad, started: UInt64) throws {
-        endpoint = try TargetEndpoint(url: command.url)
+        endpoints = try command.url.split(separator: ",").map { try TargetEndpoint(url: String($0)) }
+        guard !endpoints.isEmpty else { throw LoadError.refusedAddress("--url names no broker") }
         seedPath = command.seed
         mode = command.mode
         socketCount = command.sockets
@@ -61,11 +62,11 @@ struct RunConfiguration: Sendable {
         rampStep = command.rampStep
         stageSeconds = command.stageSeconds
         p99BoundMicros = UInt64(command.p99BoundMs * 1_000)
-        serverPID = command.serverPID
+        serverPIDs = command.serverPIDs
         json = command.json
         workers = command.workers
         sourceAddresses = try command.sourceAddresses.map(LoopbackPolicy.sourceAddresses) ?? []
-        if endpoint.isIPv6, !sourceAddresses.isEmpty {
+        if endpoints.contains(where: \.isIPv6), !sourceAddresses.isEmpty {
             throw LoadError.refusedAddress("source addresses are IPv4 but the target is ::1")
         }
         connectConcurrency = max(1, command.connectConcurrency / command.workers)

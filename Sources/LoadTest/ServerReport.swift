@@ -1,7 +1,9 @@
 /// The server's resource use over the run (with `--server-pid`).
 struct ServerReport: Codable, Sendable {
-    /// The process sampled.
+    /// The process sampled (the first, when several were).
     var pid: Int32
+    /// Every process sampled; the figures below are their sums.
+    var pids: [Int32]
     /// RSS before any socket was opened, KiB.
     var rssKibBefore: UInt64
     /// RSS once every socket was open, KiB.

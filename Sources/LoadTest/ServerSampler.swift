@@ -6,24 +6,35 @@ import Foundation
     import Darwin
 #endif
 
-/// Reads the server's CPU time (`utime + stime` of `/proc/PID/stat`, in `CLK_TCK` ticks) and RSS (`VmRSS` of
-/// `/proc/PID/status`).
+/// Reads the servers' CPU time (`utime + stime` of `/proc/PID/stat`, in `CLK_TCK` ticks) and RSS (`VmRSS` of
+/// `/proc/PID/status`), summed over every process given (the nodes of one service).
 struct ServerSampler: Sendable {
-    /// The server's process id.
-    let pid: Int32
+    /// The servers' process ids.
+    let pids: [Int32]
     /// Clock ticks per second of `/proc/PID/stat`'s times.
     private let ticksPerSecond: UInt64
 
-    /// A sampler for `pid`; throws when the process cannot be read now.
-    init(pid: Int32) throws {
-        self.pid = pid
+    /// A sampler for `pids`; throws when one of the processes cannot be read now.
+    init(pids: [Int32]) throws {
+        self.pids = pids
         let ticks = sysconf(Int32(_SC_CLK_TCK))
         ticksPerSecond = ticks > 0 ? UInt64(ticks) : 100
-        guard sample() != nil else { throw LoadError.serverProcess("cannot read /proc/\(pid)/stat and status") }
+        for pid in pids where sample(pid) == nil {
+            throw LoadError.serverProcess("cannot read /proc/\(pid)/stat and status")
+        }
     }
 
-    /// The process's CPU time and RSS now, or `nil` when it cannot be read (it exited).
+    /// The processes' summed CPU time and RSS now, or `nil` when one cannot be read (it exited).
     func sample() -> ServerSample? {
+        var total = ServerSample(cpuMicros: 0, rssKiB: 0)
+        for pid in pids {
+            guard let one = sample(pid) else { return nil }
+            total = ServerSample(cpuMicros: total.cpuMicros + one.cpuMicros, rssKiB: total.rssKiB + one.rssKiB)
+        }
+        return total
+    }
+
+    private func sample(_ pid: Int32) -> ServerSample? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         else { return nil }

@@ -8,8 +8,8 @@ import NIOWebSocket
 struct SocketConnector: Sendable {
     /// The event loops sockets are spread over.
     let group: MultiThreadedEventLoopGroup
-    /// The broker.
-    let endpoint: TargetEndpoint
+    /// The brokers: user `id` connects to `endpoints[id % count]`.
+    let endpoints: [TargetEndpoint]
     /// The process's counters.
     let stats: WorkerStats
     /// The worker whose stamps the sockets check.
@@ -24,6 +24,7 @@ struct SocketConnector: Sendable {
     /// Opens socket `index` for `user`, bound to `localAddress` when given.
     func open(index: Int, user: SeedUser, localAddress: SocketAddress?) async -> Result<OpenSocket, ConnectFailure> {
         let loop = group.next()
+        let endpoint = endpoints[Int(user.id.magnitude % UInt64(endpoints.count))]
         let joined = loop.makePromise(of: Void.self)
         let session = SocketSession(index: index, userID: user.id)
         var headers = HTTPHeaders()

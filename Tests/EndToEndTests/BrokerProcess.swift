@@ -104,12 +104,15 @@ final class BrokerProcess: Sendable {
     func removeFiles() { try? FileManager.default.removeItem(at: workingDirectory) }
 
     /// Runs a one-shot subcommand and returns its exit status and standard output.
-    static func runCommand(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+    static func runCommand(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BROKER_") }
+            .merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
