@@ -210,11 +210,7 @@ final class Connection: Sendable {
                     outbound.withLock { $0.queue.prepend(.replay(joinRef: joinRef, messages: messages)) }
                 }
             case .close(let code, let reason, let peerClosed):
-                var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-                data.write(webSocketErrorCode: code)
-                data.writeString(reason)
-                let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
-                let written = channel.writeAndFlush(frame)
+                let written = channel.writeAndFlush(closeFrame(code, reason: reason))
                 // The handshake ends when the peer's close frame arrives (or the sweeper cuts a silent peer).
                 if peerClosed { written.whenComplete { _ in self.channel.close(promise: nil) } }
                 wrote = false
@@ -307,9 +303,7 @@ final class Connection: Sendable {
             closeRequestedAt.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
         }
         if echo {
-            var reply = channel.allocator.buffer(capacity: 2)
-            reply.write(webSocketErrorCode: Self.closeReply(to: data))
-            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)).whenComplete { _ in
+            channel.writeAndFlush(closeFrame(reply, reason: "")).whenComplete { _ in
                 self.channel.close(promise: nil)
             }
         } else {
@@ -317,6 +311,13 @@ final class Connection: Sendable {
         }
         resumeRoomWaiter()
         submit(.leave)
+    }
+
+    private func closeFrame(_ code: WebSocketErrorCode, reason: String) -> WebSocketFrame {
+        var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: code)
+        data.writeString(reason)
+        return WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
     }
 
     /// The code echoed to a peer's close frame: its own code when it is one a peer may send (RFC 6455 §7.4),
@@ -351,7 +352,7 @@ final class Connection: Sendable {
 
     /// A text message from the client. On the event loop.
     func received(_ text: ByteBuffer) {
-        guard outbound.withLock({ $0.closeRequest == nil && !$0.closed }) else { return }
+        guard !isClosing else { return }
         let message: PhoenixMessage
         do {
             message = try serializer.decode(text)
@@ -414,7 +415,7 @@ final class Connection: Sendable {
             switch item {
             case .message(let message):
                 await waitForRoom()
-                if outbound.withLock({ $0.closeRequest == nil && !$0.closed }) { await handle(message) }
+                if !isClosing { await handle(message) }
             case .leave:
                 await leaveRoom()
                 await leaveConversations()

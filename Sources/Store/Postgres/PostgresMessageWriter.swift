@@ -120,7 +120,9 @@ actor PostgresMessageWriter {
             if isStopping { return nil }
             await withCheckedContinuation { wakeUp = $0 }
         }
-        await CommitWindow.wait(commitDelay, whilePending: pending.reduce(0) { $0 + $1.drafts.count }, stopping: isStopping)
+        // Every call holds at least one draft, so the first `largeBatch` calls tell whether the batch is small.
+        let waiting = pending.prefix(CommitWindow.largeBatch).reduce(0) { $0 + $1.drafts.count }
+        await CommitWindow.wait(commitDelay, whilePending: waiting, stopping: isStopping)
         var batch: [Call] = []
         var drafts = 0
         while let next = pending.first, batch.isEmpty || drafts + next.drafts.count <= maxBatchSize {
