@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import Store
 
 /// The broker's actor tree and its entry points for the edges.
@@ -23,6 +25,9 @@ package final class BrokerRoot: Sendable {
         package var faults: FaultInjection?
         /// Heartbeats and timeouts of the cluster bridge (used when the store has a cluster bus).
         package var cluster = ClusterBridge.Configuration()
+        /// The event loops that conversation and user actors run on: the server's, so that a socket reaches
+        /// its actors without leaving its loop when they share one.
+        package var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
         /// The defaults.
         package init() {}
@@ -49,24 +54,26 @@ package final class BrokerRoot: Sendable {
         self.store = store
         self.encoder = encoder
         let topics = self.topics
+        let loops = LoopRing(configuration.eventLoopGroup)
         let users: UserDirectory
         let cluster: ClusterBridge?
         if let bus = store.clusterBus {
             let presence = LocalPresenceQueue()
-            users = UserDirectory(presence: presence)
+            users = UserDirectory(presence: presence, loops: loops)
             cluster = ClusterBridge(
                 bus: bus, store: store, users: users, topics: topics, encoder: encoder, localPresence: presence,
                 configuration: configuration.cluster, logger: logger
             )
         } else {
-            users = UserDirectory()
+            users = UserDirectory(loops: loops)
             cluster = nil
         }
         self.users = users
         self.cluster = cluster
         let conversations = ConversationDirectory { id in
             ConversationActor(
-                id: id, store: store, users: users, encoder: encoder, logger: logger,
+                id: id, eventLoop: loops.loop(for: id.rawValue), store: store, users: users, encoder: encoder,
+                logger: logger,
                 mailboxCapacity: configuration.conversationMailbox, faults: configuration.faults,
                 fansOut: cluster == nil
             )
@@ -118,7 +125,7 @@ package final class BrokerRoot: Sendable {
         let peers = try await store.conversations(of: user).map { $0.peer(of: user) }
         if cameOnline, let me = await users.presence(of: [user]).first {
             let push = encoder.encodePresenceDiff(joins: [me], leaves: [])
-            for actor in await users.actors(for: peers) { await actor.deliver([(push, nil)]) }
+            for actor in await users.actors(for: peers) { actor.deliver([(push, nil)]) }
         }
         return await users.presence(of: peers)
     }
@@ -148,7 +155,7 @@ package final class BrokerRoot: Sendable {
         if cluster != nil { return }  // the directory told the bridge, which tells the partners on every node
         guard let peers = try? await store.conversations(of: user).map({ $0.peer(of: user) }) else { return }
         let push = encoder.encodePresenceDiff(joins: [], leaves: [(user, .now())])
-        for actor in await users.actors(for: peers) { await actor.deliver([(push, nil)]) }
+        for actor in await users.actors(for: peers) { actor.deliver([(push, nil)]) }
     }
 
     /// Pushes a topic event (typing, read) to the conversation's joins on this node except `socket`, and to
@@ -171,26 +178,67 @@ package final class BrokerRoot: Sendable {
     package func send(
         _ request: SendRequest, in conversation: ConversationID, handles: ConversationHandles? = nil
     ) async throws -> StoredMessage {
-        for _ in 0..<3 {
-            let actor: ConversationActor
-            if let cached = handles?.running(conversation) {
-                actor = cached
-            } else {
-                actor = try await conversations.actor(for: conversation)
-                handles?.remember(actor, for: conversation)
-            }
-            do {
-                let stored = try await actor.send(request)
-                if let cluster, case .created(let message) = stored {
-                    // In a cluster, answer only once this node pushed it from the feed: see waitUntilDelivered.
-                    await cluster.waitUntilDelivered(message.id, from: request.socket)
-                }
-                return stored
-            } catch is ConversationActorStopped {
-                continue  // it stopped (idle) between lookup and send: look up again
+        try await withCheckedThrowingContinuation { continuation in
+            submit(request, in: conversation, handles: handles ?? ConversationHandles()) { result in
+                continuation.resume(with: result)
             }
         }
-        throw BrokerError.unavailable
+    }
+
+    /// Hands a send to its conversation's actor without waiting: the socket's send path. `reply` runs once the
+    /// message is stored and pushed (on the actor's loop), or with the ``BrokerError`` that stopped it.
+    /// - Parameter handles: the sending socket's cache of conversation actors: a cached, running actor is
+    ///   reached with no directory hop (inline when it shares the caller's loop).
+    package func submit(
+        _ request: SendRequest, in conversation: ConversationID, handles: ConversationHandles,
+        reply: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void
+    ) {
+        submit(request, in: conversation, handles: handles, attempt: 0, reply: reply)
+    }
+
+    private func submit(
+        _ request: SendRequest, in conversation: ConversationID, handles: ConversationHandles, attempt: Int,
+        reply: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void
+    ) {
+        let answer: ConversationActor.Reply = { [self] result in
+            switch result {
+            case .success(let stored):
+                if let cluster, case .created(let message) = stored {
+                    // In a cluster, answer only once this node pushed it from the feed: see waitUntilDelivered.
+                    Task {
+                        await cluster.waitUntilDelivered(message.id, from: request.socket)
+                        reply(.success(stored))
+                    }
+                } else {
+                    reply(.success(stored))
+                }
+            case .failure(is ConversationActorStopped) where attempt < 2:
+                // It stopped (idle, crashed) between lookup and send: look up again.
+                submit(request, in: conversation, handles: handles, attempt: attempt + 1, reply: reply)
+            case .failure(let error as BrokerError):
+                reply(.failure(error))
+            case .failure:
+                reply(.failure(.unavailable))
+            }
+        }
+        switch handles.route(request, to: conversation, reply: answer) {
+        case .actor(let actor):
+            actor.submit(request, reply: answer)
+        case .waiting:
+            break
+        case .lookUp:
+            // The first send of this socket to the conversation (or its actor was replaced): one directory hop;
+            // the socket's later sends to it wait in `handles`, in order.
+            Task {
+                let actor = try? await conversations.actor(for: conversation)
+                if let actor { actor.submit(request, reply: answer) } else { answer(.failure(BrokerError.unavailable)) }
+                while case let waiting = handles.takeWaiting(conversation, found: actor), !waiting.isEmpty {
+                    for (request, reply) in waiting {
+                        if let actor { actor.submit(request, reply: reply) } else { reply(.failure(BrokerError.unavailable)) }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -39,7 +39,7 @@ struct BrokerLoad: AsyncParsableCommand {
     var seed: String
 
     /// The mode.
-    @Option(help: "idle, pairs or ramp.")
+    @Option(help: "idle, pairs, ramp or pipeline.")
     var mode: LoadMode = .pairs
 
     /// Idle mode's socket count.
@@ -104,6 +104,10 @@ struct BrokerLoad: AsyncParsableCommand {
     @Option(help: "Seconds after a stage's last send to wait for its replies and pushes.")
     var graceSeconds: Double = 5
 
+    /// Pipeline mode's message count.
+    @Option(help: "Pipeline: sends one socket writes back to back without waiting for replies.")
+    var messages: Int = 10_000
+
     /// Per-socket in-flight bound.
     @Option(help: "Unanswered sends per socket beyond which further sends are skipped (and counted).")
     var maxInflight: Int = 1_000
@@ -117,6 +121,7 @@ struct BrokerLoad: AsyncParsableCommand {
         if let sockets, !(1...2_000_000).contains(sockets) {
             throw ValidationError("--sockets must be 1…2,000,000")
         }
+        guard (1...1_000_000).contains(messages) else { throw ValidationError("--messages must be 1…1,000,000") }
         guard rate > 0, rate <= 1_000_000 else { throw ValidationError("--rate must be in (0, 1,000,000]") }
         if let duration, !(duration > 0 && duration <= 86_400) {
             throw ValidationError("--duration must be in (0, 86,400] seconds")

@@ -130,6 +130,14 @@ struct Coordinator {
         case .ramp:
             ramp = try await runRamp(
                 workers: workers, slices: slices, sampler: sampler, display: display, stages: &stages)
+        case .pipeline:
+            display.setPhase("pipeline \(configuration.messages)")
+            stages.append(
+                try await runStage(
+                    index: 0, rate: 0, seconds: configuration.duration, workers: workers, slices: slices,
+                    sampler: sampler, p99Bound: nil, burst: configuration.messages
+                )
+            )
         }
         let end = sampler?.sample()
         display.setPhase("closing")
@@ -151,7 +159,7 @@ struct Coordinator {
         switch configuration.mode {
         case .idle:
             passed = connect.failureCount == 0 && finish.dropped == 0
-        case .pairs:
+        case .pairs, .pipeline:
             passed = connect.failureCount == 0 && finish.dropped == 0 && stages.allSatisfy(\.passed)
         case .ramp:
             passed = ramp?.highestSustainedRate != nil
@@ -208,14 +216,14 @@ struct Coordinator {
     /// pairs), and samples the server's CPU time from the stage's start to its end.
     private func runStage(
         index: Int, rate: Double, seconds: Double, workers: [any LoadWorker], slices: [WorkloadSlice],
-        sampler: ServerSampler?, p99Bound: UInt64?
+        sampler: ServerSampler?, p99Bound: UInt64?, burst: Int = 0
     ) async throws -> StageSummary {
         let totalPairs = slices.reduce(0) { $0 + $1.pairs.count }
         let startAt = MonotonicClock.now() &+ Self.stageLeadNanos
         let plans = slices.map { slice in
             StagePlan(
                 index: index, rate: totalPairs > 0 ? rate * Double(slice.pairs.count) / Double(totalPairs) : 0,
-                startAt: startAt, seconds: seconds, graceSeconds: configuration.graceSeconds
+                startAt: startAt, seconds: seconds, graceSeconds: configuration.graceSeconds, burst: burst
             )
         }
         async let startSample: ServerSample? = {
@@ -238,7 +246,12 @@ struct Coordinator {
             } else {
                 nil
             }
-        return StageSummary(reports, targetRate: rate, serverCpuUs: cpu, p99Bound: p99Bound)
+        var summary = StageSummary(reports, targetRate: rate, serverCpuUs: cpu, p99Bound: p99Bound)
+        if burst > 0, summary.ackLatencyUs.max > 0 {
+            // Every send was stamped with the stage's start: the slowest acknowledgement is when the last came.
+            summary.ackedPerSecond = Self.rounded(Double(summary.acked) / (Double(summary.ackLatencyUs.max) / 1e6), 1)
+        }
+        return summary
     }
 
     /// The server's report from its samples.

@@ -120,6 +120,7 @@ final class LoadEngine: Sendable {
         let deadline = configuration.deadline.value
         let start = plan.startAt
         let end = start &+ MonotonicClock.nanoseconds(plan.seconds)
+        if plan.burst > 0 { return await runBurst(plan) }
         let total = plan.rate > 0 && !pairs.isEmpty ? Int((plan.rate * plan.seconds).rounded(.down)) : 0
         let interval = total > 0 ? 1e9 / plan.rate : 0
         await MonotonicClock.sleep(until: start)
@@ -150,8 +151,27 @@ final class LoadEngine: Sendable {
         return stats.endStage(index: plan.index, seconds: plan.seconds)
     }
 
+    /// Pipeline: writes `plan.burst` sends from the first directed pair back to back (flushing every 64),
+    /// all stamped with the stage's start, so the largest acknowledgement latency is the time to acknowledge
+    /// them all; then waits for the replies and pushes.
+    private func runBurst(_ plan: StagePlan) async -> StageReport {
+        let all = sockets.withLock { $0 }
+        let deadline = configuration.deadline.value
+        await MonotonicClock.sleep(until: plan.startAt)
+        if let pair = slice.pairs.first {
+            for index in 0..<plan.burst {
+                send(pair: pair, scheduled: plan.startAt, sockets: all, flush: index % 64 == 63 || index == plan.burst - 1)
+            }
+        }
+        let graceEnd = min(MonotonicClock.now() &+ MonotonicClock.nanoseconds(plan.seconds + plan.graceSeconds), deadline)
+        while MonotonicClock.now() < graceEnd, !stats.stageSettled(), !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: 2_000_000)
+        }
+        return stats.endStage(index: plan.index, seconds: plan.seconds)
+    }
+
     /// Writes one send of `pair`, unless its socket is gone, not writable or has too many sends in flight.
-    private func send(pair: DirectedPair, scheduled: UInt64, sockets: [OpenSocket?]) {
+    private func send(pair: DirectedPair, scheduled: UInt64, sockets: [OpenSocket?], flush: Bool = true) {
         guard let socket = sockets[pair.senderSocket] else {
             stats.skipped("socket not open")
             return
@@ -161,7 +181,7 @@ final class LoadEngine: Sendable {
             stats.skipped("socket closed")
             return
         }
-        guard channel.isWritable else {
+        guard channel.isWritable || !flush else {
             stats.skipped("socket not writable")
             return
         }
@@ -178,7 +198,11 @@ final class LoadEngine: Sendable {
             sequence: sequence, recipient: pair.recipient, conversation: pair.conversation, content: stamp.content,
             allocator: channel.allocator
         )
-        channel.writeAndFlush(LoadSocketHandler.textFrame(frame), promise: nil)
+        if flush {
+            channel.writeAndFlush(LoadSocketHandler.textFrame(frame), promise: nil)
+        } else {
+            channel.write(LoadSocketHandler.textFrame(frame), promise: nil)
+        }
     }
 
     // MARK: - Finish

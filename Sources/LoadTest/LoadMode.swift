@@ -8,4 +8,7 @@ enum LoadMode: String, CaseIterable, Codable, Sendable, ExpressibleByArgument {
     case pairs
     /// Like `pairs`, in stages of rising rate, until a stage fails its bounds.
     case ramp
+    /// One socket writes `--messages` sends to one conversation back to back, without waiting for replies
+    /// (pipelining); reports acknowledgements per second and whether the replies came back in order.
+    case pipeline
 }

@@ -141,6 +141,11 @@ final class LoadSocketHandler: ChannelInboundHandler {
             }
             session.inflight.subtract(1, ordering: .relaxed)
             if ok {
+                if sequence &+ 1 < session.ackedThrough.load(ordering: .relaxed) {
+                    stats.repliedOutOfOrder()
+                } else {
+                    session.ackedThrough.store(sequence &+ 1, ordering: .relaxed)
+                }
                 let stamp = frame.payload.response?.message?.content.flatMap(MessageStamp.init(content:))
                 let latency = stamp.map { Self.elapsed(since: $0.scheduled) }
                 stats.replied(sequence: sequence, error: nil, latencyNanos: latency)

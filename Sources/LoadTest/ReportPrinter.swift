@@ -37,6 +37,9 @@ enum ReportPrinter {
                 lines.append(row("latency µs", latency(stage.latencyUs)))
                 lines.append(row("ack latency µs", latency(stage.ackLatencyUs)))
                 lines.append(row("send lag µs", latency(stage.sendLagUs)))
+                if let acked = stage.ackedPerSecond {
+                    lines.append(row("pipeline", "\(stage.acked) acked at \(acked)/s, \(stage.outOfOrder) out of order"))
+                }
             }
         }
         if let ramp = report.ramp {

@@ -38,6 +38,8 @@ struct RunConfiguration: Sendable {
     let graceSeconds: Double
     /// Sends in flight (unanswered) per socket beyond which the next send is skipped.
     let maxInflight: Int
+    /// Pipeline mode's sends from its one socket.
+    let messages: Int
     /// The instant after which everything stops by itself.
     let deadline: RunDeadline
     /// Seconds from the end of the connect phase to the hard deadline: duration, grace and ``deadlineMargin``
@@ -72,7 +74,8 @@ struct RunConfiguration: Sendable {
         connectConcurrency = max(1, command.connectConcurrency / command.workers)
         connectTimeout = command.connectTimeout
         graceSeconds = command.graceSeconds
-        maxInflight = command.maxInflight
+        maxInflight = command.mode == .pipeline ? max(command.maxInflight, command.messages) : command.maxInflight
+        messages = command.messages
         runSeconds = duration + graceSeconds + Self.deadlineMargin + (command.workerIndex == nil ? 0 : 5)
         let label = command.workerIndex.map { "broker-load worker \($0)" } ?? "broker-load"
         deadline = RunDeadline(

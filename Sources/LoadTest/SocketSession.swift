@@ -9,6 +9,8 @@ final class SocketSession: Sendable {
     let userID: Int64
     /// Sends written and not yet answered.
     let inflight = Atomic<Int>(0)
+    /// One more than the highest send sequence acknowledged so far (0: none), to see replies out of order.
+    let ackedThrough = Atomic<UInt64>(0)
     /// Set before this tool closes the socket, so the close is not counted as a drop.
     let closing = Atomic<Bool>(false)
 

@@ -18,4 +18,7 @@ struct StageCounters: Sendable {
     var awaiting = 0
     /// Pushes or replies of an earlier, already reported stage.
     var late = 0
+    /// Ok replies that came back before the reply to an earlier send of the same socket (each seeded user
+    /// sends to one conversation, whose replies must follow its send order).
+    var outOfOrder = 0
 }

@@ -10,4 +10,7 @@ struct StagePlan: Codable, Sendable {
     var seconds: Double
     /// Time after the last send for replies and pushes.
     var graceSeconds: Double
+    /// Pipeline: this many sends from the first directed pair, written back to back at `startAt` (0: the
+    /// open-loop `rate`).
+    var burst: Int = 0
 }

@@ -26,6 +26,8 @@ struct StageReport: Codable, Sendable {
     var late = 0
     /// Sockets the server closed during the stage.
     var dropped = 0
+    /// Ok replies out of their socket's send order.
+    var outOfOrder = 0
     /// End-to-end latency (scheduled send to push received), µs.
     var latency = LatencyBuckets()
     /// Send to ok reply, µs.
@@ -53,6 +55,7 @@ struct StageReport: Codable, Sendable {
         unanswered += other.unanswered
         late += other.late
         dropped += other.dropped
+        outOfOrder += other.outOfOrder
         latency.merge(other.latency)
         ackLatency.merge(other.ackLatency)
         sendLag.merge(other.sendLag)

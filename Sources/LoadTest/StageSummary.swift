@@ -28,6 +28,10 @@ struct StageSummary: Codable, Sendable {
     var late: Int
     /// Sockets the server closed during the stage.
     var dropped: Int
+    /// Ok replies out of their socket's send order.
+    var outOfOrder: Int
+    /// Pipeline: ok replies per second, from the burst's start to its last reply.
+    var ackedPerSecond: Double?
     /// Error replies by reason.
     var sendErrors: [String: Int]
     /// Sends not made by reason.
@@ -67,6 +71,7 @@ struct StageSummary: Codable, Sendable {
         unanswered = report.unanswered
         late = report.late
         dropped = report.dropped
+        outOfOrder = report.outOfOrder
         sendErrors = report.errors
         skipped = report.skipped
         latencyUs = report.latency.summary
@@ -84,6 +89,7 @@ struct StageSummary: Codable, Sendable {
         if report.unanswered > 0 { failures.append("\(report.unanswered) unanswered") }
         if report.skippedCount > 0 { failures.append("\(report.skippedCount) sends skipped") }
         if report.dropped > 0 { failures.append("\(report.dropped) sockets dropped") }
+        if report.outOfOrder > 0 { failures.append("\(report.outOfOrder) replies out of order") }
         if report.sent == 0 { failures.append("nothing sent") }
         let p99 = latencyUs.p99
         let overBound = p99Bound.map { p99 > $0 } ?? false

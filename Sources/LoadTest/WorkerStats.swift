@@ -78,6 +78,11 @@ final class WorkerStats: Sendable {
     }
 
     /// The reply to send `sequence`: ok (with the ack latency in nanoseconds) or an error with its reason.
+    /// An ok reply that came back before the reply to an earlier send of its socket.
+    func repliedOutOfOrder() {
+        state.withLock { $0.stage.outOfOrder += 1 }
+    }
+
     func replied(sequence: UInt64, error reason: String?, latencyNanos: UInt64?) {
         state.withLock { state in
             guard sequence < state.issued else {
@@ -183,6 +188,7 @@ final class WorkerStats: Sendable {
             report.duplicates = stage.duplicates
             report.misdelivered = stage.misdelivered
             report.late = stage.late
+            report.outOfOrder = stage.outOfOrder
             report.lost = state.acked.count(notIn: state.received, in: state.stageFirst..<state.issued)
             report.unanswered = max(0, stage.sent - stage.acked - stage.errors.values.reduce(0, +))
             report.dropped = state.finish.dropped - state.droppedAtStageStart

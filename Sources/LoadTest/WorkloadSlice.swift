@@ -22,8 +22,12 @@ struct WorkloadSlice: Sendable {
             let range = share(of: total, workers: workers, index: index)
             let sockets = range.map { seed.users[$0 % seed.users.count] }
             return WorkloadSlice(sockets: sockets, pairs: [], globalSocketOffset: range.lowerBound)
-        case .pairs, .ramp:
-            let range = share(of: seed.conversations.count, workers: workers, index: index)
+        case .pairs, .ramp, .pipeline:
+            // Pipeline: the first conversation only, in the first process.
+            let range =
+                mode == .pipeline
+                ? (index == 0 ? 0..<min(1, seed.conversations.count) : 0..<0)
+                : share(of: seed.conversations.count, workers: workers, index: index)
             var tokens: [Int64: String] = [:]
             tokens.reserveCapacity(seed.users.count)
             for user in seed.users { tokens[user.id] = user.token }

@@ -1,3 +1,4 @@
+import NIOCore
 import ServiceLifecycle
 
 /// The whole persistence surface of the broker; everything above `Store` depends on this protocol only.
@@ -57,6 +58,14 @@ package protocol Store: Service {
     /// Stores a batch of messages in one transaction, in order; a draft whose sender already stored its
     /// `clientID` yields the earlier message. Each element answers its draft, or fails it alone.
     func insertMessages(_ drafts: [NewMessage]) async throws -> [Result<StoredMessage, StoreError>]
+    /// Stores a batch like ``insertMessages(_:)`` without suspending the caller: the batch joins the writer's
+    /// next group commit and `completion` runs on `loop` once it committed (or failed), answered together
+    /// with every other call of that commit for the same loop. The send path's entry: a conversation actor
+    /// on an event loop hands over its batch and goes on.
+    func submitMessages(
+        _ drafts: [NewMessage], on loop: any EventLoop,
+        completion: @escaping @Sendable (Result<[Result<StoredMessage, StoreError>], StoreError>) -> Void
+    )
     /// History of a conversation: see ``HistoryPage``.
     func messages(in conversation: ConversationID, page: HistoryPage) async throws -> (messages: [Message], hasMore: Bool)
     /// Messages with ids above `afterID` in the user's conversations that others sent, ascending, at most `limit`.

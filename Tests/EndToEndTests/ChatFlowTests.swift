@@ -164,6 +164,12 @@ struct ChatFlowTests {
                     ids.append(try #require(reply.messageID))
                 }
                 #expect(ids == ids.sorted() && Set(ids).count == 500)
+                // Pipelined: the socket did not wait for each commit, so its sends shared conversation batches
+                // (and so commits): fewer batches than messages.
+                let metrics = String(decoding: try await chat.http.send(.GET, "/metrics").body, as: UTF8.self)
+                let batches = metrics.split(separator: "\n").first { $0.hasPrefix("broker_conversation_batch_size_count") }
+                let batchCount = batches.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 500
+                #expect(batchCount < 500, "\(batches ?? "no batch metric")")
                 var received: [String] = []
                 for _ in 0..<500 {
                     received.append(try await sockets[1].nextPush("receive_msg", timeout: .seconds(60)).message?["content"] as? String ?? "")

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -185,6 +187,47 @@ struct StoreConformanceTests {
                 #expect(after.largestBatch > 1)
                 let stored = try await store.conversation(id: conversation.id)
                 #expect(stored?.lastMessageID == results.map(\.id).max())
+            }
+        }
+    }
+
+    /// The send path's entry: batches handed over without suspending are answered on the loop they name, in
+    /// submission order, each only once committed (readable), and several share one commit.
+    @Test(arguments: StoreBackend.all)
+    func submittedBatchesAreAnsweredOnTheirLoopAfterTheCommit(backend: StoreBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            try await fixture.withStore(sync: .full) { store in
+                let (a, b, conversation) = try await pair(in: store)
+                let loop = MultiThreadedEventLoopGroup.singleton.next()
+                let before = await store.batchStatistics
+                let count = 100
+                let answers = try await withCheckedThrowingContinuation {
+                    (continuation: CheckedContinuation<[(onLoop: Bool, ids: [MessageID])], any Error>) in
+                    let collected = Mutex<[(onLoop: Bool, ids: [MessageID])]>([])
+                    for index in 0..<count {
+                        let draft = NewMessage(
+                            conversationID: conversation.id, senderID: index % 2 == 0 ? a.id : b.id, content: "s\(index)",
+                            clientID: nil
+                        )
+                        store.submitMessages([draft], on: loop) { result in
+                            let onLoop = loop.inEventLoop
+                            let ids = (try? result.get())?.compactMap { try? $0.get().message.id } ?? []
+                            let done = collected.withLock { collected -> [(onLoop: Bool, ids: [MessageID])]? in
+                                collected.append((onLoop, ids))
+                                return collected.count == count ? collected : nil
+                            }
+                            if let done { continuation.resume(returning: done) }
+                        }
+                    }
+                }
+                #expect(answers.allSatisfy { $0.onLoop }, "every answer runs on the loop it named")
+                let ids = answers.flatMap(\.ids)
+                #expect(ids.count == count)
+                #expect(ids == ids.sorted(), "answered in submission order, which is id order")
+                let stored = try await store.messages(ids: ids)
+                #expect(stored.count == count, "answered only once committed")
+                let after = await store.batchStatistics
+                #expect(after.transactions - before.transactions < count, "submissions share commits")
             }
         }
     }

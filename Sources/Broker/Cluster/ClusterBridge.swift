@@ -312,7 +312,7 @@ package actor ClusterBridge {
         }
         lastDelivered = newest
         for actor in await users.actors(for: Array(perUser.keys)) {
-            if let items = perUser[actor.userID] { await actor.deliver(items) }
+            if let items = perUser[actor.userID] { actor.deliver(items) }
         }
         releaseDeliveryWaiters()
     }
@@ -440,7 +440,7 @@ package actor ClusterBridge {
             }
             guard let conversations = try? await store.conversations(of: user) else { continue }
             let peers = conversations.map { $0.peer(of: user) }
-            for actor in await users.actors(for: peers) { await actor.deliver([(push, nil)]) }
+            for actor in await users.actors(for: peers) { actor.deliver([(push, nil)]) }
         }
     }
 

@@ -122,24 +122,70 @@ import Synchronization
 /// One socket's cache of the conversation actors it sends to, as a Phoenix socket caches its channels' pids:
 /// the directory is asked once per conversation, not once per message. A handle whose actor stopped (idle
 /// sweep, crash) is never used; the directory is asked again.
+///
+/// While the directory is being asked, later sends of the socket to that conversation wait here and go to the
+/// actor in their order once it is known, so a pipelining socket's sends keep their order.
 package final class ConversationHandles: Sendable {
+    /// A send waiting for its conversation's actor.
+    typealias Waiting = (request: SendRequest, reply: ConversationActor.Reply)
+
+    /// Where a send goes.
+    enum Route {
+        /// To this running actor.
+        case actor(ConversationActor)
+        /// Ask the directory; the caller then calls ``resolve(_:with:)``.
+        case lookUp
+        /// A lookup is under way; the send waits for it.
+        case waiting
+    }
+
+    private struct State {
+        var actors: [ConversationID: ConversationActor] = [:]
+        var lookups: [ConversationID: [Waiting]] = [:]
+    }
+
     /// The most conversations remembered; past it the cache starts over (a socket rarely sends to many).
     private static let capacity = 64
-    private let handles = Mutex<[ConversationID: ConversationActor]>([:])
+    private let state = Mutex(State())
 
     /// An empty cache.
     package init() {}
 
     /// The cached actor of the conversation, if it still takes sends.
     func running(_ id: ConversationID) -> ConversationActor? {
-        handles.withLock { $0[id] }.flatMap { $0.isRunning ? $0 : nil }
+        state.withLock { $0.actors[id] }.flatMap { $0.isRunning ? $0 : nil }
     }
 
-    /// Remembers the conversation's actor.
-    func remember(_ actor: ConversationActor, for id: ConversationID) {
-        handles.withLock { handles in
-            if handles.count >= Self.capacity, handles[id] == nil { handles.removeAll() }
-            handles[id] = actor
+    /// Routes a send: to the cached running actor, or through a lookup (the first send starts it, later ones
+    /// wait for it in order).
+    func route(_ request: SendRequest, to id: ConversationID, reply: @escaping ConversationActor.Reply) -> Route {
+        state.withLock { state in
+            if state.lookups[id] != nil {
+                state.lookups[id]?.append((request, reply))
+                return .waiting
+            }
+            if let actor = state.actors[id], actor.isRunning { return .actor(actor) }
+            state.lookups[id] = []
+            return .lookUp
+        }
+    }
+
+    /// Takes the sends that waited for a lookup, in order. When none are left the lookup ends: the actor
+    /// (when found) is remembered and later sends go to it directly. Call until it returns nothing, submitting
+    /// what it returns in between, so that no later send overtakes a waiting one.
+    func takeWaiting(_ id: ConversationID, found actor: ConversationActor?) -> [Waiting] {
+        state.withLock { state in
+            let waiting = state.lookups[id] ?? []
+            if !waiting.isEmpty {
+                state.lookups[id] = []
+                return waiting
+            }
+            state.lookups.removeValue(forKey: id)
+            if let actor {
+                if state.actors.count >= Self.capacity, state.actors[id] == nil { state.actors.removeAll() }
+                state.actors[id] = actor
+            }
+            return []
         }
     }
 }

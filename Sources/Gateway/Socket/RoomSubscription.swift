@@ -3,60 +3,35 @@ import NIOCore
 import Store
 import Synchronization
 
-/// A socket's `room:chat` join as its user actor sees it: pushes carry this join's own `join_ref`.
-///
-/// A join with `last_seen_id` starts *buffering*: it is attached to the user actor before the store is read,
-/// so nothing committed during the read is missed; live pushes wait here until the replayed messages are
-/// queued, then go out, minus the ones the replay already carried. So there is no gap and no duplicate.
-///
-/// A push can also arrive *after* going live for a message the replay carried: in a cluster, pushes come from
-/// the store's feed, which may lag behind the read. Ids follow commit order, so every message from others with
-/// an id up to the highest replayed one was visible to the read and replayed; live pushes of such messages are
-/// dropped (the user's own messages, which recovery does not replay, are not), and so is anything up to the
-/// join's `last_seen_id`, which the client has already.
-final class RoomSubscription: SocketSink {
-    private enum Mode {
-        case buffering([EncodedPush])
-        /// Live; pushes of others' messages with ids up to `floor` were replayed, and the client had every
-        /// message up to `lastSeen` before it joined.
-        case live(floor: MessageID?, lastSeen: MessageID?)
-    }
-
+/// A socket's `room:chat` join as its user actor sees it: pushes carry this join's own `join_ref`, and pass
+/// its ``RecoveryGate`` (no gap and no duplicate with a `last_seen_id` replay; nothing after leaving).
+final class RoomSubscription: SocketSink, Joined {
     let connection: Connection
     let joinRef: String?
-    private let mode: Mutex<Mode>
-    private let bufferLimit: Int
+    private let gate: Mutex<RecoveryGate>
 
     init(connection: Connection, joinRef: String?, buffering: Bool, bufferLimit: Int) {
         self.connection = connection
         self.joinRef = joinRef
-        self.mode = Mutex(buffering ? .buffering([]) : .live(floor: nil, lastSeen: nil))
-        self.bufferLimit = bufferLimit
+        self.gate = Mutex(RecoveryGate(user: connection.user.id, buffering: buffering, bufferLimit: bufferLimit))
     }
 
     var socketID: SocketID { connection.socketID }
 
+    var eventLoop: any EventLoop { connection.eventLoop }
+
+    /// Ends the join: nothing is pushed after this returns.
+    func leave() {
+        gate.withLock { $0.leave() }
+    }
+
     func enqueue(_ push: EncodedPush) -> Bool {
-        let user = connection.user.id
-        let forward = mode.withLock { mode -> Bool? in
-            guard case .buffering(var pending) = mode else {
-                if case .live(let floor, let lastSeen) = mode, let id = push.messageID {
-                    if let lastSeen, id <= lastSeen { return nil }
-                    if let floor, id <= floor, push.senderID != user { return nil }
-                }
-                return true
-            }
-            guard pending.count < bufferLimit else { return false }
-            pending.append(push)
-            mode = .buffering(pending)
-            return nil
-        }
-        switch forward {
-        case .some(true): return send(push)
-        case .some(false):
+        switch gate.withLock({ $0.admit(push) }) {
+        case .forward: return send(push)
+        case .hold: return true
+        case .overflow:
             connection.close(code: .unknown(1013), reason: "outbound queue full")
             return false
-        case .none: return true
         }
     }
 
@@ -65,14 +40,9 @@ final class RoomSubscription: SocketSink {
     ///   - replayed: the ids the replay carried.
     ///   - lastSeen: the join's `last_seen_id`: the client has every message up to it already.
     func goLive(skipping replayed: Set<MessageID>, lastSeen: MessageID) {
-        mode.withLock { mode in
-            guard case .buffering(let pending) = mode else { return }
-            let floor = max(lastSeen, replayed.max() ?? lastSeen)
-            for push in pending {
-                if let id = push.messageID, replayed.contains(id) || id <= lastSeen { continue }
-                _ = send(push)
-            }
-            mode = .live(floor: floor, lastSeen: lastSeen)
+        // Under the gate's lock, so that no live push overtakes the buffered ones.
+        gate.withLock { gate in
+            for push in gate.goLive(skipping: replayed, lastSeen: lastSeen) { _ = send(push) }
         }
     }
 
@@ -86,7 +56,7 @@ final class RoomSubscription: SocketSink {
 }
 
 /// A socket's join of `conversation:<id>`, for typing and read events.
-final class ConversationSubscription: SocketSink {
+final class ConversationSubscription: SocketSink, Joined {
     let connection: Connection
     let joinRef: String?
     let topic: String
@@ -98,6 +68,8 @@ final class ConversationSubscription: SocketSink {
     }
 
     var socketID: SocketID { connection.socketID }
+
+    var eventLoop: any EventLoop { connection.eventLoop }
 
     func enqueue(_ push: EncodedPush) -> Bool {
         connection.enqueue(

@@ -1,11 +1,34 @@
+import NIOCore
 import PostgresNIO
 
-/// Message writes: every `insertMessages` call goes through the ``PostgresMessageWriter``, which commits
+/// Message writes: every `insertMessages` call goes through the store's ``GroupCommitWriter``, which commits
 /// the calls that arrived together as one batch in one transaction.
 extension PostgresStore {
     /// Stores the drafts in the writer's next batch; answers after that batch committed.
     func insertMessages(_ drafts: [NewMessage]) async throws -> [Result<StoredMessage, StoreError>] {
-        try await writer.submit(drafts)
+        guard !drafts.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let call = PostgresCommitter.Call(drafts: drafts, loop: nil) { continuation.resume(with: $0) }
+            do {
+                try writer.submit(call)
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Stores the drafts in the writer's next batch without suspending; `completion` runs on `loop` after
+    /// that batch committed.
+    func submitMessages(
+        _ drafts: [NewMessage], on loop: any EventLoop,
+        completion: @escaping @Sendable (Result<[Result<StoredMessage, StoreError>], StoreError>) -> Void
+    ) {
+        guard !drafts.isEmpty else { return loop.execute { completion(.success([])) } }
+        do {
+            try writer.submit(PostgresCommitter.Call(drafts: drafts, loop: loop, answer: completion))
+        } catch {
+            loop.execute { completion(.failure(error)) }
+        }
     }
 
     /// A sender's idempotency key.

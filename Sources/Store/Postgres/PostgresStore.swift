@@ -6,7 +6,7 @@ import Synchronization
 /// The production store: PostgreSQL through PostgresNIO's pooled `PostgresClient`; several brokers on one
 /// database form one service.
 ///
-/// It owns the client (its pool), the ``PostgresMessageWriter`` that group-commits messages, and the
+/// It owns the client (its pool), the ``GroupCommitWriter`` (with a ``PostgresCommitter``) that group-commits messages, and the
 /// ``SchemaGate`` that holds operations back until the schema is up to date. Its `run()` migrates, then
 /// runs the client and the writer until the root service group's graceful shutdown (or cancellation)
 /// stops it. Users, tokens, read marks and mails are one statement or one short transaction each, straight
@@ -22,7 +22,7 @@ final class PostgresStore: Store {
     /// The connection pool with deadlines and error mapping.
     let pool: PostgresPool
     /// The group-committing writer of messages.
-    let writer: PostgresMessageWriter
+    let writer: GroupCommitWriter<PostgresCommitter>
     /// Holds operations back until the migrations ran.
     let schema = SchemaGate()
     /// Set by the first `run()`: the client can run only once (PostgresNIO traps on a second `run()`).
@@ -56,12 +56,13 @@ final class PostgresStore: Store {
         self.logger = logger
         let node = configuration.node
         self.bus = PostgresClusterBus(node: node, location: location, pool: pool, logger: logger, schema: schema)
-        self.writer = PostgresMessageWriter(
-            capacity: configuration.writerCapacity, maxBatchSize: configuration.maxBatchSize,
-            commitDelay: configuration.commitDelay
-        ) { drafts in
-            try await Self.commitMessages(drafts, origin: node.instance, in: pool)
-        }
+        self.writer = GroupCommitWriter(
+            name: "broker-pg-writer", capacity: configuration.writerCapacity,
+            maxBatchSize: configuration.maxBatchSize, commitDelay: configuration.commitDelay,
+            committer: PostgresCommitter { drafts in
+                try await Self.commitMessages(drafts, origin: node.instance, in: pool)
+            }
+        )
     }
 
     /// Applies pending migrations with a short-lived client (`broker migrate`) and returns their names.
@@ -128,15 +129,15 @@ final class PostgresStore: Store {
         do {
             try await services.run()
         } catch {
-            await writer.close(failingWith: .unavailable)
+            writer.close(failingWith: .unavailable)
             throw error
         }
-        await writer.close(failingWith: .unavailable)
+        writer.close(failingWith: .unavailable)
     }
 
     /// The writer's counters, for tests and metrics.
-    var writerStatistics: PostgresMessageWriter.Statistics {
-        get async { await writer.statistics }
+    var writerStatistics: GroupCommitWriter<PostgresCommitter>.Statistics {
+        get async { writer.statistics }
     }
 
     /// The `LISTEN`/`NOTIFY` channel shared by the brokers on this database.
@@ -213,7 +214,7 @@ extension PostgresStore {
             } catch {
                 let failure = PostgresPool.map(error, operation: "migrate", connected: true)
                 store.schema.close(with: failure)
-                await store.writer.close(failingWith: failure)
+                store.writer.close(failingWith: failure)
                 throw failure
             }
             store.schema.open()

@@ -1,4 +1,5 @@
 import GRDB
+import NIOCore
 
 /// Conversations, read positions and messages.
 extension SQLiteStore {
@@ -73,44 +74,55 @@ extension SQLiteStore {
     }
 
     func insertMessages(_ drafts: [NewMessage]) async throws -> [Result<StoredMessage, StoreError>] {
-        try await write { db in
-            try drafts.map { draft in
-                if let clientID = draft.clientID,
-                    let row = try Row.fetchOne(
-                        db.cachedStatement(
-                            sql: "SELECT \(Self.messageColumns) FROM messages WHERE sender_id = ? AND client_id = ?"
-                        ),
-                        arguments: [draft.senderID.rawValue, clientID]
-                    )
-                {
-                    return .success(.existing(Self.decodeMessage(row)))
-                }
-                let now = Timestamp.now()
-                do {
-                    try db.cachedStatement(
-                        sql: """
-                            INSERT INTO messages (conversation_id, sender_id, content, client_id, inserted_at)
-                            VALUES (?, ?, ?, ?, ?)
-                            """
-                    ).execute(arguments: [
-                        draft.conversationID.rawValue, draft.senderID.rawValue, draft.content, draft.clientID,
-                        now.microseconds,
-                    ])
-                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
-                    return .failure(.notFound)
-                }
-                let id = db.lastInsertedRowID
-                try db.cachedStatement(sql: "UPDATE conversations SET last_message_id = ? WHERE id = ?")
-                    .execute(arguments: [id, draft.conversationID.rawValue])
-                return .success(
-                    .created(
-                        Message(
-                            id: MessageID(id), conversationID: draft.conversationID, senderID: draft.senderID,
-                            content: draft.content, insertedAt: now, clientID: draft.clientID
-                        )
+        try await write { db in try Self.insert(drafts, in: db) }
+    }
+
+    func submitMessages(
+        _ drafts: [NewMessage], on loop: any EventLoop,
+        completion: @escaping @Sendable (Result<[Result<StoredMessage, StoreError>], StoreError>) -> Void
+    ) {
+        write(on: loop, { db in try Self.insert(drafts, in: db) }, completion: completion)
+    }
+
+    /// Inserts the drafts in order inside the writer's transaction; a resend of a stored `client_id` yields
+    /// the stored message, a draft naming a missing conversation or sender fails alone.
+    private static func insert(_ drafts: [NewMessage], in db: Database) throws -> [Result<StoredMessage, StoreError>] {
+        try drafts.map { draft in
+            if let clientID = draft.clientID,
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT \(Self.messageColumns) FROM messages WHERE sender_id = ? AND client_id = ?"
+                    ),
+                    arguments: [draft.senderID.rawValue, clientID]
+                )
+            {
+                return .success(.existing(Self.decodeMessage(row)))
+            }
+            let now = Timestamp.now()
+            do {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO messages (conversation_id, sender_id, content, client_id, inserted_at)
+                        VALUES (?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [
+                    draft.conversationID.rawValue, draft.senderID.rawValue, draft.content, draft.clientID,
+                    now.microseconds,
+                ])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY {
+                return .failure(.notFound)
+            }
+            let id = db.lastInsertedRowID
+            try db.cachedStatement(sql: "UPDATE conversations SET last_message_id = ? WHERE id = ?")
+                .execute(arguments: [id, draft.conversationID.rawValue])
+            return .success(
+                .created(
+                    Message(
+                        id: MessageID(id), conversationID: draft.conversationID, senderID: draft.senderID,
+                        content: draft.content, insertedAt: now, clientID: draft.clientID
                     )
                 )
-            }
+            )
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import NIOCore
 
 /// The embedded store: SQLite in WAL mode through GRDB.
 ///
@@ -9,11 +10,11 @@ import Logging
 /// re-prepares every statement and hops to its thread pool once per statement. GRDB's `DatabasePool` also
 /// gives WAL readers that never wait for the writer.
 ///
-/// It owns the database pool and the ``StoreWriter``; every write goes through the writer. Its `run()` is the
-/// writer's loop, stopped by the root service group's graceful shutdown.
+/// It owns the database pool and the ``GroupCommitWriter`` whose thread is the only one that writes; every write
+/// goes through it. Its `run()` is the writer's, stopped by the root service group's graceful shutdown.
 final class SQLiteStore: Store {
     private let pool: DatabasePool
-    private let writer: StoreWriter<Database>
+    private let writer: GroupCommitWriter<SQLiteCommitter>
     private let logger: Logger
 
     /// Opens (creating if needed) the database file, applies pending migrations and prepares the writer.
@@ -21,13 +22,11 @@ final class SQLiteStore: Store {
         self.pool = try Self.openPool(path: path, sync: configuration.sync)
         try SQLiteMigrations.migrator.migrate(pool)
         self.logger = logger
-        let pool = self.pool
-        self.writer = StoreWriter(
-            capacity: configuration.writerCapacity, maxBatchSize: configuration.maxBatchSize,
-            commitDelay: configuration.commitDelay
-        ) { batch in
-            await Self.commit(batch, on: pool)
-        }
+        self.writer = GroupCommitWriter(
+            name: "broker-sqlite-writer", capacity: configuration.writerCapacity,
+            maxBatchSize: configuration.maxBatchSize, commitDelay: configuration.commitDelay,
+            committer: SQLiteCommitter(pool: pool)
+        )
     }
 
     /// Applies pending migrations to the database file and returns their names.
@@ -60,57 +59,67 @@ final class SQLiteStore: Store {
     }
 
     /// The writer's counters, for tests.
-    var writerStatistics: StoreWriter<Database>.Statistics {
-        get async { await writer.statistics }
+    var writerStatistics: GroupCommitWriter<SQLiteCommitter>.Statistics {
+        get async { writer.statistics }
     }
 
     // MARK: - Writing
 
-    /// Runs `work` in the next group commit; see ``StoreWriter/submit(_:)``.
+    /// Runs `work` in the next group commit and returns its result once that batch committed.
+    /// - Throws: the work's own error (its changes are rolled back alone), the commit's error, or
+    ///   ``StoreError/unavailable`` when the writer's intake is full or it is stopping.
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await writer.submit(work)
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let job = Self.job(work, loop: nil) { continuation.resume(with: $0) }
+                do {
+                    try writer.submit(job)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
         } catch let error as StoreError {
             throw error
-        } catch let error as DatabaseError {
+        } catch {
             throw Self.map(error, operation: "write")
         }
     }
 
-    /// Commits one batch in one transaction: each job in its own savepoint (so one failing job rolls back
-    /// alone), then every job is answered after the commit, or with the commit's error.
-    private static func commit(_ batch: [WriteJob<Database>], on pool: DatabasePool) async {
-        do {
-            try await pool.writeWithoutTransaction { db in
-                var answers: [@Sendable ((any Error)?) -> Void] = []
-                answers.reserveCapacity(batch.count)
-                do {
-                    try db.inTransaction(.immediate) {
-                        for job in batch {
-                            var answer: (@Sendable ((any Error)?) -> Void)?
-                            try db.inSavepoint {
-                                let outcome = job.perform(db)
-                                answer = outcome.answer
-                                return outcome.failed ? .rollback : .commit
-                            }
-                            if let answer { answers.append(answer) }
-                        }
-                        return .commit
-                    }
-                } catch {
-                    let failure = Self.map(error, operation: "commit")
-                    for (index, job) in batch.enumerated() {
-                        if index < answers.count { answers[index](failure) } else { job.fail(failure) }
-                    }
-                    return
-                }
-                for answer in answers { answer(nil) }
-            }
-        } catch {
-            // The pool refused the access itself (closed, cancelled): nobody was answered yet.
-            let failure = Self.map(error, operation: "commit")
-            for job in batch { job.fail(failure) }
+    /// Runs `work` in the next group commit without suspending the caller: `completion` runs on `loop` once
+    /// the batch committed (or failed), answered together with the batch's other calls for that loop.
+    func write<T: Sendable>(
+        on loop: any EventLoop, _ work: @escaping @Sendable (Database) throws -> T,
+        completion: @escaping @Sendable (Result<T, StoreError>) -> Void
+    ) {
+        let job = Self.job(work, loop: loop) { result in
+            completion(result.mapError { Self.map($0, operation: "write") })
         }
+        do {
+            try writer.submit(job)
+        } catch {
+            loop.execute { completion(.failure(error)) }
+        }
+    }
+
+    private static func job<T: Sendable>(
+        _ work: @escaping @Sendable (Database) throws -> T, loop: (any EventLoop)?,
+        answer: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) -> WriteJob<Database> {
+        WriteJob<Database>(
+            perform: { session in
+                let result = Result { try work(session) }
+                let failed = if case .failure = result { true } else { false }
+                return (failed, { commitError in
+                    if let commitError {
+                        answer(.failure(commitError))
+                    } else {
+                        answer(result)
+                    }
+                })
+            },
+            fail: { answer(.failure($0)) },
+            loop: loop
+        )
     }
 
     /// Maps a database error to the store's error, keeping SQL and bound values out of it.
