@@ -74,8 +74,7 @@ package final class BrokerRoot: Sendable {
             ConversationActor(
                 id: id, eventLoop: loops.loop(for: id.rawValue), store: store, users: users, encoder: encoder,
                 logger: logger,
-                mailboxCapacity: configuration.conversationMailbox, faults: configuration.faults,
-                fansOut: cluster == nil
+                mailboxCapacity: configuration.conversationMailbox, faults: configuration.faults, cluster: cluster
             )
         }
         self.conversations = conversations
@@ -203,15 +202,7 @@ package final class BrokerRoot: Sendable {
         let answer: ConversationActor.Reply = { [self] result in
             switch result {
             case .success(let stored):
-                if let cluster, case .created(let message) = stored {
-                    // In a cluster, answer only once this node pushed it from the feed: see waitUntilDelivered.
-                    Task {
-                        await cluster.waitUntilDelivered(message.id, from: request.socket)
-                        reply(.success(stored))
-                    }
-                } else {
-                    reply(.success(stored))
-                }
+                reply(.success(stored))
             case .failure(is ConversationActorStopped) where attempt < 2:
                 // It stopped (idle, crashed) between lookup and send: look up again.
                 submit(request, in: conversation, handles: handles, attempt: attempt + 1, reply: reply)

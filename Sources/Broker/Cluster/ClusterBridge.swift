@@ -578,6 +578,19 @@ package actor ClusterBridge {
         }
     }
 
+    /// A conversation batch's version of ``waitUntilDelivered(_:from:)``, without suspending the caller: one
+    /// hop for the whole batch. Remembers each message's sending socket, then runs `then` once this node has
+    /// pushed the batch's highest id from the feed (or the wait ends as that method's does).
+    package nonisolated func afterDelivery(
+        of messages: [(id: MessageID, socket: SocketID?)], then: @escaping @Sendable () -> Void
+    ) {
+        Task {
+            for (id, socket) in messages.dropLast() { if let socket { await rememberOrigin(id, socket) } }
+            if let last = messages.last { await waitUntilDelivered(last.id, from: last.socket) }
+            then()
+        }
+    }
+
     private func releaseDeliveryWaiters(olderThan cutoff: ContinuousClock.Instant? = nil) {
         guard !deliveryWaiters.isEmpty else { return }
         let last = lastDelivered ?? MessageID(0)

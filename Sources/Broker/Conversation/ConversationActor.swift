@@ -49,15 +49,18 @@ package actor ConversationActor: SupervisedChild {
     private let logger: Logger
     private let mailboxCapacity: Int
     private let faults: FaultInjection?
-    /// Whether this actor pushes stored messages to the sockets itself: on a node of one, yes; in a cluster,
-    /// the ``ClusterBridge`` delivers every node's messages from the store's feed, in commit order.
-    private let fansOut: Bool
+    /// In a cluster, the bridge that delivers every node's messages from the store's feed, in commit order;
+    /// `nil` on a node of one, where this actor pushes stored messages to the sockets itself.
+    private let cluster: ClusterBridge?
     /// The conversation once loaded; `.some(nil)` when it does not exist.
     private var conversation: Conversation??
     private var loading = false
     private var mailbox = Deque<Pending>()
     /// A batch is with the store.
     private var inFlight = false
+    /// In a cluster, stored batches whose replies wait until this node pushed them from the feed, in order.
+    private var awaitingFeed = Deque<(serial: UInt64, batch: [Pending], results: [Result<StoredMessage, StoreError>], ready: Bool)>()
+    private var feedSerial: UInt64 = 0
     /// The participants' joined sockets on this node, as of a ``UserDirectory/generation``.
     private var recipients: (generation: UInt64, sinks: [any SocketSink])?
     private var state = State.running {
@@ -78,9 +81,9 @@ package actor ConversationActor: SupervisedChild {
     /// Creates the actor; it loads its conversation on first use.
     package init(
         id: ConversationID, eventLoop: any EventLoop, store: any Store, users: UserDirectory, encoder: any PushEncoder,
-        logger: Logger, mailboxCapacity: Int = 4_096, faults: FaultInjection? = nil, fansOut: Bool = true
+        logger: Logger, mailboxCapacity: Int = 4_096, faults: FaultInjection? = nil, cluster: ClusterBridge? = nil
     ) {
-        self.fansOut = fansOut
+        self.cluster = cluster
         self.id = id
         self.eventLoop = eventLoop
         self.store = store
@@ -214,7 +217,28 @@ package actor ConversationActor: SupervisedChild {
         case .failure(let error):
             return crash(batch, error)
         }
-        if fansOut {
+        if let cluster {
+            // The bridge pushes from the feed; a reply waits until this node pushed its message, so that it
+            // never runs ahead of messages stored before it on other nodes (one hop for the batch).
+            let created = zip(batch, results).compactMap { pending, result -> (id: MessageID, socket: SocketID?)? in
+                guard case .success(.created(let message)) = result else { return nil }
+                return (message.id, pending.request.socket)
+            }
+            if !created.isEmpty || !awaitingFeed.isEmpty {
+                // Answered in batch order, whichever wait ends first.
+                feedSerial += 1
+                let serial = feedSerial
+                awaitingFeed.append((serial, batch, results, ready: created.isEmpty))
+                if !created.isEmpty {
+                    cluster.afterDelivery(of: created) { [self] in
+                        eventLoop.execute { self.assumeIsolated { $0.fedThrough(serial) } }
+                    }
+                } else {
+                    fedThrough(serial)
+                }
+                return flush()
+            }
+        } else {
             var pushes: [(push: EncodedPush, except: SocketID?)] = []
             for (pending, result) in zip(batch, results) {
                 if case .success(.created(let message)) = result {
@@ -223,6 +247,21 @@ package actor ConversationActor: SupervisedChild {
             }
             if !pushes.isEmpty { deliver(pushes) }
         }
+        Self.answer(batch, results)
+        flush()
+    }
+
+    /// A batch's messages were pushed from the feed: answers it and every batch before it that is ready too.
+    private func fedThrough(_ serial: UInt64) {
+        if let index = awaitingFeed.firstIndex(where: { $0.serial == serial }) { awaitingFeed[index].ready = true }
+        while let first = awaitingFeed.first, first.ready {
+            awaitingFeed.removeFirst()
+            Self.answer(first.batch, first.results)
+        }
+    }
+
+    /// Answers each sender of a stored batch.
+    private static func answer(_ batch: [Pending], _ results: [Result<StoredMessage, StoreError>]) {
         for (pending, result) in zip(batch, results) {
             switch result {
             case .success(let stored): pending.reply(.success(stored))
@@ -230,7 +269,6 @@ package actor ConversationActor: SupervisedChild {
             case .failure: pending.reply(.failure(BrokerError.unavailable))
             }
         }
-        flush()
     }
 
     /// Hands the pushes to the participants' joined sockets on this node, one task per socket loop.
