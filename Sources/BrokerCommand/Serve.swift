@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import Prometheus
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Store
 
@@ -25,8 +26,13 @@ struct Serve: AsyncParsableCommand {
             throw ConfigurationError(message: "BROKER_MAILER=smtp is not available in this build yet; use local")
         }
         let store = try makeStore(for: try settings.storeConfiguration(), logger: logger)
+        // Sockets and actors share these loops, so that a socket reaches its actors without a thread switch
+        // when they sit on the same loop.
+        let eventLoops: any EventLoopGroup =
+            settings.eventLoops.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
         var brokerConfiguration = BrokerRoot.Configuration()
         brokerConfiguration.conversationIdleTimeout = .seconds(settings.idleTimeout)
+        brokerConfiguration.eventLoopGroup = eventLoops
         let broker = BrokerRoot(
             store: store, mailAdapter: LocalMailAdapter(), encoder: FrameEncoder(), configuration: brokerConfiguration,
             logger: logger
@@ -43,7 +49,8 @@ struct Serve: AsyncParsableCommand {
         )
         await dependencies.connectCluster()
         let app = buildApplication(
-            configuration: settings.gatewayConfiguration, dependencies: dependencies, logger: logger
+            configuration: settings.gatewayConfiguration, dependencies: dependencies, eventLoops: eventLoops,
+            logger: logger
         ) { channel in
             // Harnesses and the end-to-end tests read this line to learn the port when BROKER_PORT=0.
             let address = channel.localAddress

@@ -27,6 +27,8 @@ struct Settings: Sendable {
     var sync = SyncMode.full
     /// Microseconds a small store batch waits for more writes before it commits.
     var commitDelayMicroseconds = 1_000
+    /// Event-loop threads for sockets and actors; `nil`: one per core (NIO's shared group).
+    var eventLoops: Int?
     var bcryptCost = 12
     var logLevel = "info"
 
@@ -81,6 +83,7 @@ struct Settings: Sendable {
             sync = mode
         }
         commitDelayMicroseconds = try integer("BROKER_COMMIT_DELAY_US", commitDelayMicroseconds, range: 0...100_000)
+        if string("BROKER_EVENT_LOOPS") != nil { eventLoops = try integer("BROKER_EVENT_LOOPS", 1, range: 1...256) }
         bcryptCost = try integer("BROKER_BCRYPT_COST", bcryptCost, range: 4...31)
         logLevel = string("BROKER_LOG_LEVEL") ?? logLevel
     }

@@ -3,6 +3,7 @@ import HummingbirdCore
 import Broker
 import Logging
 import NIOCore
+import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import Store
@@ -97,7 +98,8 @@ func socketEndpoint(configuration: GatewayConfiguration, dependencies: GatewayDe
 /// Builds the Hummingbird application serving the router on the configured address.
 package func buildApplication(
     configuration: GatewayConfiguration, dependencies: GatewayDependencies, services: [any Service] = [],
-    logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = buildRouter(configuration: configuration, dependencies: dependencies)
     return Application(
@@ -108,6 +110,7 @@ package func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
         services: services,
         onServerRunning: onServerRunning,
+        eventLoopGroupProvider: .shared(eventLoops),
         logger: logger
     )
 }
