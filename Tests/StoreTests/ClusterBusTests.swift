@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import Synchronization
 import Testing
 
@@ -110,6 +111,109 @@ struct ClusterBusTests {
         }
     }
 
+    @Test func postgresPacksTheFeedByteForByteAsFeedCodecDoes() async throws {
+        try await StoreFixture.with(.postgres) { fixture in
+            guard case .postgres(let location) = fixture.location else { return }
+            try await fixture.withStore { store in
+                let bus = try #require(store.clusterBus)
+                let (a, b, conversation) = try await pair(in: store)
+                let tricky = "quote \" backslash \\ newline \n return \r tab \t bell \u{07} backspace \u{08} "
+                    + "form feed \u{0C} unit \u{1F} delete \u{7F} émoji 🎉 </script>"
+                let large = String(repeating: "é", count: 5_000)  // 10,000 bytes: travels as its id
+                let drafts = (1...300).map { (index: Int) -> NewMessage in
+                    let sender: UserID = index % 3 == 0 ? b.id : a.id
+                    let content: String = index == 150 ? large : "\(index) \(tricky)"
+                    let clientID: String? = index % 2 == 0 ? "c\(index) \u{08}\"" : nil
+                    let socket: UInt64 = index == 7 ? UInt64.max : UInt64(index) * 3
+                    return NewMessage(
+                        conversationID: conversation.id, senderID: sender, content: content, clientID: clientID,
+                        origin: socket
+                    )
+                }
+                let (results, payloads) = try await rawPayloads(on: location) {
+                    let results = try await store.insertMessages(drafts)
+                    try await bus.publish("end")
+                    return results
+                }
+                let messages = results.compactMap { result -> Message? in
+                    if case .success(.created(let message)) = result { message } else { nil }
+                }
+                try #require(messages.count == drafts.count)
+                let expected = FeedCodec.encodeFeed(
+                    origin: bus.node.instance,
+                    zip(messages, drafts).map { message, draft in
+                        (message, draft.senderID == a.id ? b.id : a.id, draft.origin)
+                    }
+                )
+                #expect(expected.count > 1, "300 messages do not fit in one notification")
+                // Compared payload by payload, naming the first difference (a full dump runs to 100 KB).
+                #expect(payloads.count == expected.count)
+                for (index, (sent, reference)) in zip(payloads, expected).enumerated() where sent != reference {
+                    let offset = zip(sent.utf8, reference.utf8).prefix { $0 == $1 }.count
+                    let got = String(decoding: Array(sent.utf8.dropFirst(offset).prefix(40)), as: UTF8.self)
+                    let want = String(decoding: Array(reference.utf8.dropFirst(offset).prefix(40)), as: UTF8.self)
+                    Issue.record("payload \(index) differs from FeedCodec.encodeFeed at byte \(offset): \(got) vs \(want)")
+                    break
+                }
+            }
+        }
+    }
+
+    @Test func concurrentBatchesOfTwoNodesAreNotifiedInCommitOrderWithAscendingIDs() async throws {
+        try await StoreFixture.with(.postgres) { fixture in
+            guard case .postgres(let location) = fixture.location else { return }
+            try await fixture.withStore { first in
+                let bus = try #require(first.clusterBus)
+                let (a, b, conversation) = try await pair(in: first)
+                // A second store on the same database: another broker node, with its own writer and lock waits.
+                try await StoreFixture.running(try fixture.open()) { second in
+                    let batches = 40
+                    let (results, payloads) = try await rawPayloads(on: location) {
+                        let results = try await withThrowingTaskGroup(
+                            of: (Int, [Result<StoredMessage, StoreError>]).self
+                        ) { group in
+                            for batch in 0..<batches {
+                                let store = batch % 2 == 0 ? first : second
+                                group.addTask {
+                                    // Drafts 0 and 4 share a key: the second answers with the first's message.
+                                    let drafts = (0..<5).map { index in
+                                        draft(
+                                            conversation.id, from: index % 2 == 0 ? a.id : b.id, "\(batch).\(index)",
+                                            clientID: "k\(batch).\(index % 4)"
+                                        )
+                                    }
+                                    return (batch, try await store.insertMessages(drafts))
+                                }
+                            }
+                            return try await group.reduce(into: [Int: [Result<StoredMessage, StoreError>]]()) {
+                                $0[$1.0] = $1.1
+                            }
+                        }
+                        try await bus.publish("end")
+                        return results
+                    }
+                    var created: [MessageID] = []
+                    for batch in 0..<batches {
+                        let outcomes = try (results[batch] ?? []).map { try $0.get() }
+                        try #require(outcomes.count == 5)
+                        let ids = outcomes[0..<4].map(\.message.id)
+                        #expect(outcomes[0..<4].allSatisfy { if case .created = $0 { true } else { false } })
+                        #expect(ids == ids.sorted(), "a batch's ids follow its draft order")
+                        #expect(outcomes[4] == .existing(outcomes[0].message))
+                        created += ids
+                    }
+                    let notified = payloads.flatMap { payload -> [MessageID] in
+                        guard case .feed(_, let entries) = FeedCodec.decode(payload) else { return [] }
+                        return entries.map(\.id)
+                    }
+                    #expect(notified.count == batches * 4)
+                    #expect(notified == notified.sorted(), "notifications arrive in commit order, so ids follow it")
+                    #expect(Set(notified).count == notified.count && Set(notified) == Set(created))
+                }
+            }
+        }
+    }
+
     @Test func sqliteHasNoClusterChannel() async throws {
         try await StoreFixture.with(.sqlite) { fixture in
             try await fixture.withStore { store in #expect(store.clusterBus == nil) }
@@ -128,5 +232,36 @@ private final class FeedLog: Sendable {
     }
     var controls: [String] {
         log.withLock { $0 }.compactMap { if case .control(let text) = $0 { text } else { nil } }
+    }
+}
+
+/// The raw payloads on the cluster channel, from a connection of the test's own, while `body` runs and
+/// until the control event `end`, which `body` must publish last: PostgreSQL delivers notifications in
+/// commit order, so nothing `body` committed arrives after it.
+private func rawPayloads<T: Sendable>(
+    on location: PostgresLocation, during body: @Sendable () async throws -> T
+) async throws -> (T, [String]) {
+    let connection = try await PostgresConnection.connect(
+        configuration: .init(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: .disable
+        ),
+        id: 9, logger: StoreFixture.logger
+    )
+    do {
+        let outcome = try await connection.listen(on: PostgresClusterBus.channel) { notifications in
+            let value = try await body()
+            var payloads: [String] = []
+            for try await notification in notifications {
+                if notification.payload == FeedCodec.encodeControl("end") { break }
+                payloads.append(notification.payload)
+            }
+            return (value, payloads)
+        }
+        try await connection.close()
+        return outcome
+    } catch {
+        try? await connection.close()
+        throw error
     }
 }

@@ -6,8 +6,11 @@ import Foundation
 ///   messages of one transaction; an entry of five numbers (no content) names a message too large to carry.
 /// - `C<event>`: a node's control event, opaque here.
 ///
-/// Written by hand (a small JSON writer) because it runs inside the message transaction, while the id lock is
-/// held: it must cost next to nothing. Read with `JSONDecoder` (off the commit path).
+/// On PostgreSQL the feed is written inside the database, by the `broker_insert_messages` function (migration
+/// `002_insert_messages_function`), because the ids it carries exist only there; that function packs the
+/// payloads byte for byte as ``encodeFeed(origin:_:)`` does, which stays the format's reference (a test
+/// compares the two). Hence the string escapes here are PostgreSQL's `to_json` escapes. Read with
+/// `JSONDecoder` (off the commit path).
 package enum FeedCodec {
     /// PostgreSQL refuses a `NOTIFY` payload of 8000 bytes or more; stay below with room to spare.
     package static let maxPayloadBytes = 7_900
@@ -58,7 +61,7 @@ package enum FeedCodec {
         }
     }
 
-    /// A JSON string literal.
+    /// A JSON string literal, escaped exactly as PostgreSQL's `to_json(text)` escapes it.
     static func quoted(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
@@ -69,6 +72,8 @@ package enum FeedCodec {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             case _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
