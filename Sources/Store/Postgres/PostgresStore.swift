@@ -57,7 +57,7 @@ final class PostgresStore: Store {
         let node = configuration.node
         self.bus = PostgresClusterBus(node: node, location: location, pool: pool, logger: logger, schema: schema)
         self.writer = GroupCommitWriter(
-            name: "broker-pg-writer", capacity: configuration.writerCapacity,
+            name: "pg-writer", capacity: configuration.writerCapacity,
             maxBatchSize: configuration.maxBatchSize, commitDelay: configuration.commitDelay,
             committer: PostgresCommitter { drafts in
                 try await Self.commitMessages(drafts, origin: node.instance, in: pool)

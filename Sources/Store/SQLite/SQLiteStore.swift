@@ -23,7 +23,7 @@ final class SQLiteStore: Store {
         try SQLiteMigrations.migrator.migrate(pool)
         self.logger = logger
         self.writer = GroupCommitWriter(
-            name: "broker-sqlite-writer", capacity: configuration.writerCapacity,
+            name: "sqlite-writer", capacity: configuration.writerCapacity,
             maxBatchSize: configuration.maxBatchSize, commitDelay: configuration.commitDelay,
             committer: SQLiteCommitter(pool: pool)
         )

@@ -83,7 +83,7 @@ final class GroupCommitWriter<Committer: BatchCommitter>: Sendable {
 
     /// Creates a writer (its thread starts with `run()`).
     /// - Parameters:
-    ///   - name: the thread's name.
+    ///   - name: the thread's name (at most 15 bytes, Linux's limit).
     ///   - capacity: the most calls waiting at once.
     ///   - maxBatchSize: the most weight in one transaction (a single heavier call still goes alone).
     ///   - commitDelay: how long a small batch waits for more writes; zero commits at once.
@@ -124,8 +124,10 @@ final class GroupCommitWriter<Committer: BatchCommitter>: Sendable {
             return !state.started
         }
         if start {
-            let thread = Thread { [self] in self.loop() }
-            thread.name = name
+            let thread = Thread { [self, name] in
+                Thread.current.name = name  // set from the thread itself, so the OS thread (ps, perf) shows it
+                self.loop()
+            }
             thread.start()
         }
         await withGracefulShutdownHandler {
