@@ -13,6 +13,7 @@ struct FoundationJSONValue: Decodable {
         try? JSONDecoder().decode(FoundationJSONValue.self, from: Data(bytes)).value
     }
 
+    /// Tries `null`, `String`, `Int64`, an object, `Bool`, `Double`, then an array, as `JSONValue` used to.
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
