@@ -1,44 +1,29 @@
-import Foundation
 import Hummingbird
 import NIOCore
 
 /// A parsed JSON document, so request validation can tell "missing" from "wrong type" from "blank" and answer
 /// with the contract's exact wording instead of a decoder's message.
-package enum JSONValue: Sendable, Hashable, Decodable {
+package enum JSONValue: Sendable, Hashable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number that is a whole value within `Int64` (also `1.0` or `1e2`, see ``JSONScanner``).
     case integer(Int64)
+    /// Any other number.
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object; of duplicate keys the first is kept.
     case object([String: JSONValue])
 
-    package init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        // Most likely first: every failed attempt throws (and allocates) a DecodingError, and frames are mostly
-        // objects of strings and integers.
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? container.decode([String: JSONValue].self) {
-            self = .object(value)
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else {
-            self = .array(try container.decode([JSONValue].self))
-        }
-    }
-
-    /// Parses bytes.
+    /// Parses bytes with ``JSONScanner`` (strict RFC 8259, the same scanner as the socket's frames).
     /// - Throws: ``APIError/badRequest(_:)`` for malformed JSON.
     package static func parse(_ buffer: ByteBuffer) throws -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
+            return try JSONScanner.parse(buffer)
         } catch {
             throw APIError.badRequest("malformed JSON")
         }

@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 
 /// The two Phoenix serializers: `vsn=2.0.0` frames are arrays `[join_ref, ref, topic, event, payload]`,
@@ -25,38 +24,69 @@ package enum PhoenixSerializer: Sendable, Hashable {
         case malformed
     }
 
-    /// Decodes a text frame.
+    /// Decodes a text frame with ``JSONScanner``: the envelope's fields are read in place and only the payload
+    /// becomes a ``JSONValue``.
+    /// - Throws: ``DecodeError/malformed`` for text that is not strict JSON or not this serializer's shape.
     package func decode(_ text: ByteBuffer) throws(DecodeError) -> PhoenixMessage {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.readableBytesView)) else {
-            throw .malformed
-        }
-        switch (self, value) {
-        case (.v2, .array(let items)) where items.count == 5:
-            guard let joinRef = Self.reference(items[0]), let ref = Self.reference(items[1]),
-                case .string(let topic) = items[2], case .string(let event) = items[3]
-            else { throw .malformed }
-            return PhoenixMessage(joinRef: joinRef.value, ref: ref.value, topic: topic, event: event, payload: items[4])
-        case (.v1, .object(let members)):
-            guard let joinRef = Self.reference(members["join_ref"] ?? .null),
-                let ref = Self.reference(members["ref"] ?? .null),
-                case .string(let topic) = members["topic"], case .string(let event) = members["event"]
-            else { throw .malformed }
-            return PhoenixMessage(
-                joinRef: joinRef.value, ref: ref.value, topic: topic, event: event, payload: members["payload"] ?? .object([:])
-            )
-        default:
+        do {
+            return try JSONScanner.withScanner(over: text) { scanner throws(JSONScanner.Failure) in
+                switch self {
+                case .v2: return try Self.readArrayFrame(&scanner)
+                case .v1: return try Self.readObjectFrame(&scanner)
+                }
+            }
+        } catch {
             throw .malformed
         }
     }
 
-    /// A ref is a string, a number (some clients send integers) or null; anything else is malformed.
-    private static func reference(_ value: JSONValue) -> (value: String?, Void)? {
-        switch value {
-        case .null: return (nil, ())
-        case .string(let string): return (string, ())
-        case .integer(let number): return (String(number), ())
-        default: return nil
+    /// Reads `[join_ref, ref, topic, event, payload]` and nothing after it.
+    private static func readArrayFrame(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> PhoenixMessage {
+        try scanner.openContainer(UInt8(ascii: "["))
+        let joinRef = try scanner.readReference()
+        try scanner.read(UInt8(ascii: ","))
+        let ref = try scanner.readReference()
+        try scanner.read(UInt8(ascii: ","))
+        let topic = try scanner.readString()
+        try scanner.read(UInt8(ascii: ","))
+        let event = try scanner.readString()
+        try scanner.read(UInt8(ascii: ","))
+        let payload = try scanner.readValue()
+        try scanner.read(UInt8(ascii: "]"))
+        try scanner.readEnd()
+        return PhoenixMessage(joinRef: joinRef, ref: ref, topic: topic, event: event, payload: payload)
+    }
+
+    /// Reads `{"join_ref", "ref", "topic", "event", "payload"}` in any order and nothing after it. Other members
+    /// are read and ignored; of a repeated member the first counts (as with `JSONDecoder`, whose dictionary this
+    /// replaces), and later ones need only be valid JSON. A missing ref is `null` and a missing payload `{}`.
+    private static func readObjectFrame(_ scanner: inout JSONScanner) throws(JSONScanner.Failure) -> PhoenixMessage {
+        try scanner.openContainer(UInt8(ascii: "{"))
+        var joinRef: String?? = nil
+        var ref: String?? = nil
+        var topic: String?
+        var event: String?
+        var payload: JSONValue?
+        if !scanner.readIfPresent(UInt8(ascii: "}")) {
+            repeat {
+                let key = try scanner.readString()
+                try scanner.read(UInt8(ascii: ":"))
+                switch key {
+                case "join_ref" where joinRef == nil: joinRef = .some(try scanner.readReference())
+                case "ref" where ref == nil: ref = .some(try scanner.readReference())
+                case "topic" where topic == nil: topic = try scanner.readString()
+                case "event" where event == nil: event = try scanner.readString()
+                case "payload" where payload == nil: payload = try scanner.readValue()
+                default: _ = try scanner.readValue()
+                }
+            } while scanner.readIfPresent(UInt8(ascii: ","))
+            try scanner.read(UInt8(ascii: "}"))
         }
+        try scanner.readEnd()
+        guard let topic, let event else { throw .malformed }
+        return PhoenixMessage(
+            joinRef: joinRef ?? nil, ref: ref ?? nil, topic: topic, event: event, payload: payload ?? .object([:])
+        )
     }
 
     /// Encodes a frame whose payload is already JSON bytes.
