@@ -30,6 +30,12 @@ struct SQLiteCommitter: BatchCommitter {
             do {
                 try db.inTransaction(.immediate) {
                     for job in batch {
+                        guard job.isolated else {
+                            let outcome = job.perform(db)
+                            performed.append(outcome.answer)
+                            if outcome.failed { throw SQLiteStore.BatchAborted() }
+                            continue
+                        }
                         var answer: (@Sendable ((any Error)?) -> Void)?
                         try db.inSavepoint {
                             let outcome = job.perform(db)

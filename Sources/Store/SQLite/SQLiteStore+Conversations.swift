@@ -87,7 +87,9 @@ extension SQLiteStore {
     /// Inserts the drafts in order inside the writer's transaction; a resend of a stored `client_id` yields
     /// the stored message, a draft naming a missing conversation or sender fails alone.
     private static func insert(_ drafts: [NewMessage], in db: Database) throws -> [Result<StoredMessage, StoreError>] {
-        try drafts.map { draft in
+        // Each conversation's last_message_id moves once per call, to its highest new id.
+        var latest: [(conversation: Int64, id: Int64)] = []
+        let results = try drafts.map { draft -> Result<StoredMessage, StoreError> in
             if let clientID = draft.clientID,
                 let row = try Row.fetchOne(
                     db.cachedStatement(
@@ -113,8 +115,11 @@ extension SQLiteStore {
                 return .failure(.notFound)
             }
             let id = db.lastInsertedRowID
-            try db.cachedStatement(sql: "UPDATE conversations SET last_message_id = ? WHERE id = ?")
-                .execute(arguments: [id, draft.conversationID.rawValue])
+            if let index = latest.firstIndex(where: { $0.conversation == draft.conversationID.rawValue }) {
+                latest[index].id = id
+            } else {
+                latest.append((draft.conversationID.rawValue, id))
+            }
             return .success(
                 .created(
                     Message(
@@ -124,6 +129,11 @@ extension SQLiteStore {
                 )
             )
         }
+        for (conversation, id) in latest {
+            try db.cachedStatement(sql: "UPDATE conversations SET last_message_id = ? WHERE id = ?")
+                .execute(arguments: [id, conversation])
+        }
+        return results
     }
 
     func messages(in conversation: ConversationID, page: HistoryPage) async throws -> (messages: [Message], hasMore: Bool) {

@@ -15,6 +15,7 @@ import NIOCore
 final class SQLiteStore: Store {
     private let pool: DatabasePool
     private let writer: GroupCommitWriter<SQLiteCommitter>
+    private let checkpointer: SQLiteCheckpointer
     private let logger: Logger
 
     /// Opens (creating if needed) the database file, applies pending migrations and prepares the writer.
@@ -27,6 +28,7 @@ final class SQLiteStore: Store {
             maxBatchSize: configuration.maxBatchSize, commitDelay: configuration.commitDelay,
             committer: SQLiteCommitter(pool: pool)
         )
+        self.checkpointer = try SQLiteCheckpointer(path: path)
     }
 
     /// Applies pending migrations to the database file and returns their names.
@@ -49,13 +51,18 @@ final class SQLiteStore: Store {
         let synchronous = sync == .full ? "FULL" : "NORMAL"
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            // Checkpoints run on the checkpointer's own connection, never inside a commit.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         return try DatabasePool(path: path, configuration: config)
     }
 
-    /// Runs the writer until graceful shutdown, then lets it commit what it accepted.
+    /// Runs the writer (and the checkpointer beside it) until graceful shutdown, then lets it commit what it
+    /// accepted.
     func run() async throws {
+        checkpointer.start()
         await writer.run()
+        checkpointer.stop()
     }
 
     /// The writer's counters, for tests.
@@ -71,7 +78,7 @@ final class SQLiteStore: Store {
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                let job = Self.job(work, loop: nil) { continuation.resume(with: $0) }
+                let job = Self.job(work, loop: nil, isolated: true) { continuation.resume(with: $0) }
                 do {
                     try writer.submit(job)
                 } catch {
@@ -86,12 +93,14 @@ final class SQLiteStore: Store {
     }
 
     /// Runs `work` in the next group commit without suspending the caller: `completion` runs on `loop` once
-    /// the batch committed (or failed), answered together with the batch's other calls for that loop.
+    /// the batch committed (or failed), answered together with the batch's other calls for that loop. The work
+    /// runs without a savepoint of its own (see ``WriteJob/isolated``): it must turn its expected failures into
+    /// results instead of throwing.
     func write<T: Sendable>(
         on loop: any EventLoop, _ work: @escaping @Sendable (Database) throws -> T,
         completion: @escaping @Sendable (Result<T, StoreError>) -> Void
     ) {
-        let job = Self.job(work, loop: loop) { result in
+        let job = Self.job(work, loop: loop, isolated: false) { result in
             completion(result.mapError { Self.map($0, operation: "write") })
         }
         do {
@@ -102,7 +111,7 @@ final class SQLiteStore: Store {
     }
 
     private static func job<T: Sendable>(
-        _ work: @escaping @Sendable (Database) throws -> T, loop: (any EventLoop)?,
+        _ work: @escaping @Sendable (Database) throws -> T, loop: (any EventLoop)?, isolated: Bool,
         answer: @escaping @Sendable (Result<T, any Error>) -> Void
     ) -> WriteJob<Database> {
         WriteJob<Database>(
@@ -118,9 +127,13 @@ final class SQLiteStore: Store {
                 })
             },
             fail: { answer(.failure($0)) },
-            loop: loop
+            loop: loop,
+            isolated: isolated
         )
     }
+
+    /// Rolls back a batch whose job without a savepoint failed.
+    struct BatchAborted: Error {}
 
     /// Maps a database error to the store's error, keeping SQL and bound values out of it.
     static func map(_ error: any Error, operation: String) -> StoreError {

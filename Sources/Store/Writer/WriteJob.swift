@@ -12,6 +12,11 @@ struct WriteJob<Session>: Sendable {
     /// The event loop the answer runs on; `nil` answers on the writer's thread (a continuation, which then
     /// resumes on its own executor).
     let loop: (any EventLoop)?
+    /// Whether the job runs in a savepoint of its own, so that its failure rolls back only its changes. A job
+    /// that handles its expected failures itself (message batches: a missing conversation is an outcome, not
+    /// an error) skips the two statements; if it still fails, the whole batch rolls back and every job of it
+    /// is answered with the error (nothing was acknowledged).
+    let isolated: Bool
 }
 
 /// Answers gathered on the writer's thread, handed over with one hop to each event loop concerned (not one
