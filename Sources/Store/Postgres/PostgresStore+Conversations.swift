@@ -112,7 +112,7 @@ extension PostgresStore {
     /// Messages others sent in the user's conversations with ids above `afterID`, ascending, at most `limit`.
     ///
     /// Recovery by `last_seen_id` is complete because message ids follow commit order service-wide (see
-    /// ``commitMessages(_:in:)``): no message with a smaller id can commit after one the client has seen.
+    /// ``commitMessages(_:origin:in:)``): no message with a smaller id can commit after one the client has seen.
     func missedMessages(for user: UserID, after afterID: MessageID, limit: Int) async throws -> [Message] {
         try await fetch(
             "missedMessages",

@@ -16,7 +16,7 @@ import Synchronization
 /// only SQL put together from strings is made of constants.
 final class PostgresStore: Store {
     /// The advisory lock key every message batch takes before it assigns ids (an arbitrary constant that
-    /// only this store uses); see ``commitMessages(_:in:)`` for why ids then follow commit order.
+    /// only this store uses); see ``commitMessages(_:origin:in:)`` for why ids then follow commit order.
     static let messageOrderLockKey: Int64 = 0x6272_6F6B_6572_0002  // "broker" + 2
 
     /// The connection pool with deadlines and error mapping.
