@@ -44,6 +44,8 @@ final class LoadEngine: Sendable {
     /// time and starting none after `--connect-timeout`; heartbeats run from the start.
     func connect() async -> ConnectReport {
         let users = slice.sockets
+        // A worker can have nothing to drive (pipeline mode gives the one conversation to the first worker).
+        guard !users.isEmpty else { return ConnectReport() }
         let sources = configuration.sourceAddresses
         let offset = slice.globalSocketOffset
         let concurrency = max(1, min(configuration.connectConcurrency, users.count))
