@@ -187,7 +187,7 @@ package final class BrokerRoot: Sendable {
     /// Hands a send to its conversation's actor without waiting: the socket's send path. `reply` runs once the
     /// message is stored and pushed (on the actor's loop), or with the ``BrokerError`` that stopped it.
     /// - Parameter handles: the sending socket's cache of conversation actors: a cached, running actor is
-    ///   reached with no directory hop (inline when it shares the caller's loop).
+    ///   reached with no directory hop (one `execute` on its loop, no thread switch when it is the caller's).
     package func submit(
         _ request: SendRequest, in conversation: ConversationID, handles: ConversationHandles,
         reply: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void
@@ -222,11 +222,12 @@ package final class BrokerRoot: Sendable {
             // the socket's later sends to it wait in `handles`, in order.
             Task {
                 let actor = try? await conversations.actor(for: conversation)
-                if let actor { actor.submit(request, reply: answer) } else { answer(.failure(BrokerError.unavailable)) }
-                while case let waiting = handles.takeWaiting(conversation, found: actor), !waiting.isEmpty {
+                var waiting: [ConversationHandles.Waiting] = [(request, answer)]
+                while !waiting.isEmpty {
                     for (request, reply) in waiting {
                         if let actor { actor.submit(request, reply: reply) } else { reply(.failure(BrokerError.unavailable)) }
                     }
+                    waiting = handles.takeWaiting(conversation, found: actor)
                 }
             }
         }

@@ -282,11 +282,7 @@ package actor ConversationActor: SupervisedChild {
             sinks = users.sinks(of: [conversation.senderID, conversation.recipientID])
             recipients = (generation, sinks)
         }
-        var fanout = Fanout()
-        for sink in sinks {
-            for (push, except) in pushes where except != sink.socketID { fanout.add(push, to: sink) }
-        }
-        fanout.send()
+        Fanout.send(pushes, to: sinks)
     }
 
     /// Ends `run()` once stopping with nothing left to answer.

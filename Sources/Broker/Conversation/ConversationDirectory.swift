@@ -133,7 +133,7 @@ package final class ConversationHandles: Sendable {
     enum Route {
         /// To this running actor.
         case actor(ConversationActor)
-        /// Ask the directory; the caller then calls ``resolve(_:with:)``.
+        /// Ask the directory; the caller then calls ``takeWaiting(_:found:)`` until it returns nothing.
         case lookUp
         /// A lookup is under way; the send waits for it.
         case waiting
@@ -150,11 +150,6 @@ package final class ConversationHandles: Sendable {
 
     /// An empty cache.
     package init() {}
-
-    /// The cached actor of the conversation, if it still takes sends.
-    func running(_ id: ConversationID) -> ConversationActor? {
-        state.withLock { $0.actors[id] }.flatMap { $0.isRunning ? $0 : nil }
-    }
 
     /// Routes a send: to the cached running actor, or through a lookup (the first send starts it, later ones
     /// wait for it in order).

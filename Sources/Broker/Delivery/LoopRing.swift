@@ -23,8 +23,14 @@ package struct LoopRing: Sendable {
 struct Fanout {
     private var byLoop: [(loop: any EventLoop, items: [(sink: any SocketSink, push: EncodedPush)])] = []
 
-    /// Whether nothing was added.
-    var isEmpty: Bool { byLoop.isEmpty }
+    /// Hands each item, in order, to every socket except the one it came from (its `except`).
+    static func send(_ items: [(push: EncodedPush, except: SocketID?)], to sinks: [any SocketSink]) {
+        var fanout = Fanout()
+        for sink in sinks {
+            for (push, except) in items where except != sink.socketID { fanout.add(push, to: sink) }
+        }
+        fanout.send()
+    }
 
     /// Adds a push for a socket.
     mutating func add(_ push: EncodedPush, to sink: any SocketSink) {

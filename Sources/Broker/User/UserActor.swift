@@ -59,10 +59,6 @@ package actor UserActor {
     /// Pushes each item, in order, to every attached socket except the one that sent it, with one task per
     /// event loop of those sockets.
     package nonisolated func deliver(_ items: [(push: EncodedPush, except: SocketID?)]) {
-        var fanout = Fanout()
-        for sink in currentSinks {
-            for item in items where item.except != sink.socketID { fanout.add(item.push, to: sink) }
-        }
-        fanout.send()
+        Fanout.send(items, to: currentSinks)
     }
 }

@@ -28,11 +28,7 @@ struct PostgresCommitter: BatchCommitter {
     func weight(of call: Call) -> Int { call.drafts.count }
 
     func fail(_ call: Call, with error: StoreError) {
-        if let loop = call.loop {
-            loop.execute { call.answer(.failure(error)) }
-        } else {
-            call.answer(.failure(error))
-        }
+        LoopAnswers.answer(on: call.loop) { call.answer(.failure(error)) }
     }
 
     /// Commits the batch and answers each call with its own slice of the outcomes, or all with the error.

@@ -12,11 +12,7 @@ struct SQLiteCommitter: BatchCommitter {
     func weight(of call: WriteJob<Database>) -> Int { 1 }
 
     func fail(_ call: WriteJob<Database>, with error: StoreError) {
-        if let loop = call.loop {
-            loop.execute { call.fail(error) }
-        } else {
-            call.fail(error)
-        }
+        LoopAnswers.answer(on: call.loop) { call.fail(error) }
     }
 
     /// Runs every job of the batch in one transaction, then answers each job after the commit (or with the

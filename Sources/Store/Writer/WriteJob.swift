@@ -35,6 +35,11 @@ struct LoopAnswers {
         }
     }
 
+    /// Runs one answer on `loop` (right here when `nil`), outside a batch's gathering.
+    static func answer(on loop: (any EventLoop)?, _ answer: @escaping @Sendable () -> Void) {
+        if let loop { loop.execute(answer) } else { answer() }
+    }
+
     /// Runs the direct answers and sends each loop its answers in one task.
     func deliver() {
         for answer in direct { answer() }
