@@ -17,6 +17,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try Settings()
+        try settings.checkDeployable()
         LoggingSetup.bootstrap(level: settings.logLevel)
         // Before any metric handle exists: handles made earlier would stay no-ops.
         let metrics = PrometheusCollectorRegistry()

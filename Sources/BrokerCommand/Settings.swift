@@ -31,6 +31,9 @@ struct Settings: Sendable {
     var eventLoops: Int?
     var bcryptCost = 12
     var logLevel = "info"
+    var localMailerPublic = false
+    var trustedProxies = TrustedProxies.none
+    var allowedOrigins = AllowedOrigins.any
 
     /// Reads the settings from the environment.
     /// - Throws: ``ConfigurationError`` naming the variable whose value cannot be used.
@@ -86,6 +89,52 @@ struct Settings: Sendable {
         if string("BROKER_EVENT_LOOPS") != nil { eventLoops = try integer("BROKER_EVENT_LOOPS", 1, range: 1...256) }
         bcryptCost = try integer("BROKER_BCRYPT_COST", bcryptCost, range: 4...31)
         logLevel = string("BROKER_LOG_LEVEL") ?? logLevel
+        localMailerPublic = try Self.boolean(environment, "BROKER_LOCAL_MAILER_PUBLIC", localMailerPublic)
+        do {
+            trustedProxies = try TrustedProxies(parsing: string("BROKER_TRUSTED_PROXIES") ?? "")
+        } catch {
+            throw ConfigurationError(
+                message: "BROKER_TRUSTED_PROXIES: \(error.entry) is not an address or CIDR (e.g. 10.0.0.0/8, ::1/128)"
+            )
+        }
+        do {
+            allowedOrigins = try AllowedOrigins(parsing: string("BROKER_ALLOWED_ORIGINS") ?? "")
+        } catch {
+            throw ConfigurationError(
+                message: "BROKER_ALLOWED_ORIGINS: \(error.entry) is not an origin (e.g. https://chat.example.com, //*.example.com)"
+            )
+        }
+    }
+
+    /// `true` or `false` (contract §4), or `fallback` when unset.
+    private static func boolean(_ environment: [String: String], _ key: String, _ fallback: Bool) throws -> Bool {
+        switch environment[key] {
+        case nil, "": return fallback
+        case "true": return true
+        case "false": return false
+        default: throw ConfigurationError(message: "\(key) must be true or false")
+        }
+    }
+
+    /// Refuses settings that would expose what only development may see: the local mailer's mailbox
+    /// (`/api/sent_mails` lists every generated password, unauthenticated) on a non-loopback address.
+    func checkDeployable() throws {
+        if mailer == "local", !Self.isLoopback(host), !localMailerPublic {
+            throw ConfigurationError(
+                message: """
+                    BROKER_MAILER=local serves every generated password at /api/sent_mails, and BROKER_HOST=\(host) \
+                    is not a loopback address. Set BROKER_MAILER=smtp (with BROKER_SMTP_HOST) for real users, or \
+                    BROKER_LOCAL_MAILER_PUBLIC=true to expose the development mailbox anyway.
+                    """
+            )
+        }
+    }
+
+    /// Whether `host` only accepts connections from this machine: `localhost`, 127.0.0.0/8 or `::1`.
+    static func isLoopback(_ host: String) -> Bool {
+        if host.lowercased() == "localhost" { return true }
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return (try? TrustedProxies(parsing: "127.0.0.0/8,::1/128"))?.trusts(bare) ?? false
     }
 
     /// The store's configuration.
@@ -113,6 +162,8 @@ struct Settings: Sendable {
         configuration.socket.sendRate = sendRate
         configuration.socket.sendBurst = sendBurst
         configuration.socket.maxSocketsPerUser = maxSocketsPerUser
+        configuration.socket.allowedOrigins = allowedOrigins
+        configuration.trustedProxies = trustedProxies
         return configuration
     }
 

@@ -51,6 +51,7 @@ package func buildRouter(
 ) -> Router<BrokerRequestContext> {
     let router = Router(context: BrokerRequestContext.self)
     router.add(middleware: ErrorMiddleware(routes: Routes.served(localMailer: configuration.localMailer)))
+    router.add(middleware: ClientAddressMiddleware(proxies: configuration.trustedProxies))
     let limiter = AddressRateLimiter(rate: configuration.authRate, burst: configuration.authBurst)
     let store = dependencies.store
     let users = UsersController(

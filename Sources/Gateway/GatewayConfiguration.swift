@@ -17,6 +17,9 @@ package struct GatewayConfiguration: Sendable {
     /// Longest message content in characters.
     package var maxMessageLength: Int = 10_000
 
+    /// Peers whose forwarding headers name the client (`BROKER_TRUSTED_PROXIES`).
+    package var trustedProxies = TrustedProxies.none
+
     /// WebSocket limits.
     package var socket = SocketConfiguration()
 

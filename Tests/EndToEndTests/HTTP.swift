@@ -14,10 +14,13 @@ struct HTTP {
 
     let base: String
 
-    func send(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil) async throws -> Answer {
+    func send(
+        _ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil, headers extra: [(String, String)] = []
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(name: "content-type", value: "application/json")
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
         if let json { request.body = .bytes(ByteBuffer(string: json)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))

@@ -25,7 +25,13 @@ struct LimitsTests {
                     refs.append(await sockets[0].push("room:chat", "send_msg", sendPayload(to: b, conversation: ab, text: "\(index)"), joinRef: "1"))
                 }
                 var statuses: [String] = []
-                for ref in refs { statuses.append(try await sockets[0].reply(to: ref).reason ?? "ok") }
+                for ref in refs {
+                    let reply = try await sockets[0].reply(to: ref)
+                    statuses.append(reply.reason ?? "ok")
+                    if reply.status == "error" {
+                        #expect((reply.response["errors"] as? [String: Any])?.isEmpty == true, "\(reply)")
+                    }
+                }
                 #expect(statuses.prefix(10).allSatisfy { $0 == "ok" })
                 #expect(statuses.filter { $0 == "rate limited" }.count >= 15)
                 // The other socket of the same user has its own bucket.

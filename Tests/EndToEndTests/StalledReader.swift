@@ -161,7 +161,7 @@ enum RawUpgrade {
 }
 
 /// A TCP connection to 127.0.0.1:`port`; a small `receiveBuffer` makes a reader stall sooner.
-private func connectLoopback(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
+func connectLoopback(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     if var size = receiveBuffer {

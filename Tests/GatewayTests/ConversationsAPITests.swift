@@ -43,6 +43,11 @@ struct ConversationsAPITests {
                 (#"{"conversation": {"recipient_id": "2"}}"#, "is invalid"),
                 (#"{"conversation": {"recipient_id": 1.5}}"#, "is invalid"),
                 (#"{"conversation": {"recipient_id": 999}}"#, "does not exist"),
+                (#"{"conversation": {"recipient_id": 0}}"#, "does not exist"),
+                (#"{"conversation": {"recipient_id": -3}}"#, "does not exist"),
+                (#"{"conversation": {"recipient_id": 99999999999999999999999}}"#, "does not exist"),
+                (#"{"conversation": {"recipient_id": null}}"#, "can't be blank"),
+                (#"{"conversation": {"recipient_id": true}}"#, "is invalid"),
                 (#"{"conversation": {"recipient_id": \#(ann.id)}}"#, "can't be yourself"),
             ]
             for (body, message) in cases {

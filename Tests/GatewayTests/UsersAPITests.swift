@@ -180,8 +180,9 @@ struct UsersAPITests {
             #expect(try await ids("?limit=3") == [1, 2, 3])
             #expect(try await ids("?limit=3&after_id=3") == [4, 5, 6])
             #expect(try await ids("?after_id=6") == [7])
+            #expect(try await ids("?after_id=0") == [1, 2, 3, 4, 5, 6, 7])
             #expect(try await ids("?limit=100000") == [1, 2, 3, 4, 5, 6, 7])
-            for bad in ["?limit=0", "?limit=-1", "?limit=abc", "?limit=1.5", "?after_id=x", "?after_id=0"] {
+            for bad in ["?limit=0", "?limit=-1", "?limit=abc", "?limit=1.5", "?after_id=x", "?after_id=-1", "?after_id=1.5"] {
                 let response = try await client.send(.get, "/api/users\(bad)", token: me.token)
                 #expect(response.status == .badRequest, "\(bad)")
             }

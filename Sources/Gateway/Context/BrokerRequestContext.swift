@@ -11,12 +11,15 @@ package struct BrokerRequestContext: RequestContext, RemoteAddressRequestContext
     let channel: any Channel
     /// The caller, once a valid bearer token was checked.
     package var identity: Identity?
+    /// The client's address: the peer's, or the one a trusted proxy forwarded (``ClientAddressMiddleware``).
+    package var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
         self.channel = source.channel
         self.identity = nil
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The caller.
@@ -28,6 +31,6 @@ package struct BrokerRequestContext: RequestContext, RemoteAddressRequestContext
 
     /// The client address used for rate limiting; requests with no peer address share one bucket.
     package var clientAddressKey: String {
-        remoteAddress?.ipAddress ?? "unknown"
+        clientAddress ?? "unknown"
     }
 }

@@ -23,13 +23,14 @@ struct ConversationsController {
         let caller = try context.requireIdentity().user
         let body = try await JSONValue.parse(request, limit: configuration.maxBodyBytes)
         var fields = FieldValidator(try body.requireObject("conversation"))
-        let recipient = fields.requiredID("recipient_id").map(UserID.init)
+        let reference = fields.requiredReference("recipient_id")
         try fields.check()
-        guard let recipient else { throw APIError.internalError }
+        guard let reference else { throw APIError.internalError }
+        let recipient = reference.map(UserID.init)
         guard recipient != caller.id else {
             throw APIError.validation(ValidationErrors("recipient_id", ValidationErrors.Message.yourself))
         }
-        guard try await store.user(id: recipient) != nil else {
+        guard let recipient, try await store.user(id: recipient) != nil else {
             throw APIError.validation(ValidationErrors("recipient_id", ValidationErrors.Message.doesNotExist))
         }
         let (conversation, created) = try await store.conversation(between: caller.id, and: recipient)
@@ -77,8 +78,8 @@ struct ConversationsController {
         let caller = try context.requireIdentity().user
         let conversation = try await participantConversation(context: context, caller: caller.id)
         let limit = Int(min(try QueryParameters.positiveInteger("limit", in: request) ?? 50, 200))
-        let before = try QueryParameters.positiveInteger("before_id", in: request)
-        let after = try QueryParameters.positiveInteger("after_id", in: request)
+        let before = try QueryParameters.idBound("before_id", in: request)
+        let after = try QueryParameters.idBound("after_id", in: request)
         let page: HistoryPage
         switch (before, after) {
         case (.some, .some): throw APIError.badRequest("give before_id or after_id, not both")

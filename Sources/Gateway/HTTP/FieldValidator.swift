@@ -70,6 +70,25 @@ package struct FieldValidator {
         }
     }
 
+    /// A required integer field that names a row: `nil` with `can't be blank` when missing or null, and `nil`
+    /// with `is invalid` when not an integer. An integer that no row can have (0, negative, past 64 bits) is
+    /// returned as `.some(nil)`, for the caller to answer `does not exist` (contract §2: only a non-integer is
+    /// `is invalid`).
+    package mutating func requiredReference(_ field: String) -> Int64?? {
+        switch object[field] {
+        case .none, .some(.null):
+            errors.add(field, ValidationErrors.Message.blank)
+            return nil
+        case .some(.integer(let value)):
+            return .some(value > 0 ? value : nil)
+        case .some(.number(let value)) where value.isFinite && value == value.rounded():
+            return .some(nil)  // an integer beyond 64 bits
+        case .some:
+            errors.add(field, ValidationErrors.Message.invalid)
+            return nil
+        }
+    }
+
     /// Adds a message for a field.
     package mutating func add(_ field: String, _ message: String) { errors.add(field, message) }
 

@@ -48,7 +48,7 @@ struct UsersController {
     @Sendable func list(_ request: Request, context: BrokerRequestContext) async throws -> Response {
         _ = try context.requireIdentity()
         let limit = min(try QueryParameters.positiveInteger("limit", in: request) ?? 50, 200)
-        let after = try QueryParameters.positiveInteger("after_id", in: request).map(UserID.init)
+        let after = try QueryParameters.idBound("after_id", in: request).map(UserID.init)
         let users = try await store.users(after: after, limit: Int(limit))
         return try Payloads.response(Payloads.DataEnvelope(data: users.map { Payloads.UserBody($0) }))
     }

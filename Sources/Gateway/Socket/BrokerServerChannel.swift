@@ -63,7 +63,9 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                     promise.completeWithTask {
                         let result: Result<SocketEndpoint.Admission, APIError>
                         do throws(APIError) {
-                            result = .success(try await endpoint.admit(method: head.method, target: head.uri))
+                            result = .success(
+                                try await endpoint.admit(method: head.method, target: head.uri, origin: head.headers.first(name: "origin"))
+                            )
                         } catch {
                             result = .failure(error)
                         }
@@ -123,7 +125,7 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                 return
             case .http(let asyncChannel):
                 var channel = self
-                channel.responder = Self.laterUpgradeResponder(responder)
+                channel.responder = Self.laterUpgradeResponder(responder, endpoint: endpoint, logger: logger)
                 await channel.handleHTTP(asyncChannel: asyncChannel, logger: logger)
             case .refused(let asyncChannel, let error):
                 await Self.refuse(asyncChannel, with: error, logger: logger)
@@ -155,10 +157,19 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
-    /// NIO upgrades only a connection's first request. An upgrade asked for later on a kept-alive connection is
-    /// redirected to the same target with the connection closed, so the client retries on a fresh one (as
-    /// hummingbird-websocket does).
-    private static func laterUpgradeResponder(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
+    /// NIO upgrades only a connection's first request; an upgrade asked for later on a kept-alive connection
+    /// (proxies reuse backend connections this way) reaches the router's responder, and is served here the same
+    /// way: refused with the contract's status and body (then the connection closes), or switched to a socket
+    /// in place. Never a redirect: a WebSocket handshake fails on any 3xx.
+    ///
+    /// The switch happens on the channel's event loop: the `101` goes out through NIO's HTTP encoder, the frame
+    /// handlers and ``SocketHandler`` go in right after the HTTP decoder, and the HTTP handlers come out (the
+    /// decoder last, so bytes it holds past the request reach the frame decoder). Hummingbird's serving task
+    /// for the connection waits here until the socket closes, since ending it would close the channel; so a
+    /// socket opened this way costs that one suspended task more than one opened by a first request.
+    private static func laterUpgradeResponder(
+        _ responder: @escaping HTTPChannelHandler.Responder, endpoint: SocketEndpoint, logger: Logger
+    ) -> HTTPChannelHandler.Responder {
         { request, writer, channel in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
                 try await responder(request, writer, channel)
@@ -166,10 +177,63 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
             }
             var target = request.uri.path
             if let query = request.uri.query { target += "?\(query)" }
-            try await writer.writeResponse(
-                HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: target])
-            )
-            throw CloseConnection()
+            var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: target)
+            for field in request.headers { head.headers.add(name: field.name.rawName, value: field.value) }
+            let admission: SocketEndpoint.Admission
+            let accept: HTTPHeaders
+            do {
+                accept = try await Self.handshakeHeaders(for: head, on: channel)
+                admission = try await endpoint.admit(method: head.method, target: target, origin: request.headers[.origin])
+            } catch {
+                let refusal = error as? APIError ?? .badRequest("invalid websocket upgrade")
+                GatewayMetrics.errors("upgrade refused").increment()
+                var headers = refusal.headerFields
+                headers[.connection] = "close"
+                let body = refusal.body
+                headers[.contentLength] = String(body.readableBytes)
+                var bodyWriter = try await writer.writeHead(HTTPResponse(status: refusal.status, headerFields: headers))
+                try await bodyWriter.write(body)
+                try await bodyWriter.finish(nil)
+                throw CloseConnection()
+            }
+            try await channel.eventLoop.submit {
+                try Self.switchToWebSocket(channel, headers: accept, admission: admission, endpoint: endpoint, logger: logger)
+            }.get()
+            try await channel.closeFuture.get()
         }
+    }
+
+    /// The `101`'s headers (`Sec-WebSocket-Accept` and the rest) from NIO's upgrader, which also checks the
+    /// request's key and version.
+    private static func handshakeHeaders(for head: HTTPRequestHead, on channel: any Channel) async throws -> HTTPHeaders {
+        let upgrader = NIOTypedWebSocketServerUpgrader<Void>(
+            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
+            upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededVoidFuture() }
+        )
+        return try await upgrader.buildUpgradeResponse(channel: channel, upgradeRequest: head, initialResponseHeaders: HTTPHeaders()).get()
+    }
+
+    /// Answers `101` and replaces the HTTP handlers by the socket's. Runs on the channel's event loop.
+    private static func switchToWebSocket(
+        _ channel: any Channel, headers: HTTPHeaders, admission: SocketEndpoint.Admission, endpoint: SocketEndpoint,
+        logger: Logger
+    ) throws {
+        let pipeline = channel.pipeline.syncOperations
+        let codec = try pipeline.context(handlerType: HTTP1ToHTTPServerCodec.self)
+        let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+        codec.writeAndFlush(
+            NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
+            promise: nil
+        )
+        let frameDecoder = ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: endpoint.configuration.maxFrameBytes))
+        let errorHandler = WebSocketProtocolErrorHandler()
+        try pipeline.addHandler(WebSocketFrameEncoder(), position: .after(decoder))
+        try pipeline.addHandler(frameDecoder, position: .after(try pipeline.handler(type: WebSocketFrameEncoder.self)))
+        try pipeline.addHandler(errorHandler, position: .after(frameDecoder))
+        try endpoint.open(admission, on: channel, position: .after(errorHandler), logger: logger)
+        pipeline.removeHandler(context: try pipeline.context(handlerType: HTTPConnectionStateHandler.self), promise: nil)
+        pipeline.removeHandler(context: codec, promise: nil)
+        pipeline.removeHandler(context: try pipeline.context(handlerType: HTTPResponseEncoder.self), promise: nil)
+        pipeline.removeHandler(context: try pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
     }
 }

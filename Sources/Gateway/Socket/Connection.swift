@@ -368,10 +368,11 @@ final class Connection: Sendable {
 
     func replyError(_ message: PhoenixMessage, reason: String, errors: ValidationErrors? = nil) {
         GatewayMetrics.errors(reason).increment()
-        var response: [String: JSONValue] = ["reason": .string(reason)]
-        if let errors, !errors.isEmpty {
-            response["errors"] = .object(errors.fields.mapValues { .array($0.map(JSONValue.string)) })
-        }
+        // `errors` is always present (`{}` when no field is at fault), so clients read it unconditionally (§3).
+        let fields = errors?.fields ?? [:]
+        let response: [String: JSONValue] = [
+            "reason": .string(reason), "errors": .object(fields.mapValues { .array($0.map(JSONValue.string)) }),
+        ]
         enqueue(serializer.reply(to: message, status: "error", response: .object(response)))
     }
 }

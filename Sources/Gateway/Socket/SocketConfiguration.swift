@@ -12,6 +12,8 @@ package struct SocketConfiguration: Sendable {
     package var sendBurst: Int = 200
     /// Open sockets per user; the next upgrade is refused with 429.
     package var maxSocketsPerUser: Int = 32
+    /// Browser origins that may open a socket (`BROKER_ALLOWED_ORIGINS`); empty allows all.
+    package var allowedOrigins = AllowedOrigins.any
 
     /// The defaults.
     package init() {}

@@ -33,19 +33,19 @@ struct SocketEndpoint: Sendable {
     /// The route that answers plain `GET`s of the endpoint (no upgrade asked for).
     func addRoute(to router: Router<BrokerRequestContext>) {
         router.get("socket/websocket") { request, _ -> Response in
-            _ = try await admit(request.uri)
+            _ = try await admit(request.uri, origin: request.headers[.origin])
             throw APIError.badRequest("websocket upgrade required")
         }
     }
 
-    /// Checks an upgrade request's target.
+    /// Checks an upgrade request's target and `Origin` header (nil when absent).
     /// - Throws: the ``APIError`` that refuses it (404 for a target other than this endpoint).
-    func admit(method: HTTPMethod, target: String) async throws(APIError) -> Admission {
+    func admit(method: HTTPMethod, target: String, origin: String?) async throws(APIError) -> Admission {
         let uri = URI(target)
         guard uri.path == Self.path else { throw APIError.notFound("not found") }
         guard method == .GET else { throw APIError.methodNotAllowed(allowed: ["GET"]) }
         do {
-            return try await admit(uri)
+            return try await admit(uri, origin: origin)
         } catch let error as APIError {
             throw error
         } catch {
@@ -53,8 +53,9 @@ struct SocketEndpoint: Sendable {
         }
     }
 
-    private func admit(_ uri: URI) async throws -> Admission {
+    private func admit(_ uri: URI, origin: String?) async throws -> Admission {
         guard !readiness.isDraining else { throw APIError.unavailable("draining") }
+        guard configuration.allowedOrigins.allows(origin) else { throw APIError.forbidden("origin not allowed") }
         guard let serializer = PhoenixSerializer(vsn: uri.queryParameters["vsn"].map(String.init)) else {
             throw APIError.badRequest("unsupported vsn")
         }
@@ -75,15 +76,18 @@ struct SocketEndpoint: Sendable {
     }
 
     /// Opens the socket on an upgraded channel: runs on the channel's event loop, after the `101` is flushed and
-    /// NIO's frame decoder and encoder are in the pipeline.
-    func open(_ admission: Admission, on channel: any Channel, logger: Logger) throws {
+    /// NIO's frame decoder and encoder are in the pipeline, right after them (`position`).
+    func open(
+        _ admission: Admission, on channel: any Channel, position: ChannelPipeline.SynchronousOperations.Position = .last,
+        logger: Logger
+    ) throws {
         let connection = Connection(
             user: admission.identity.user, token: admission.identity.token, serializer: admission.serializer,
             broker: broker, store: store, channel: channel, configuration: configuration,
             maxMessageLength: maxMessageLength, registry: registry, logger: logger
         )
         try channel.pipeline.syncOperations.addHandler(
-            SocketHandler(connection: connection, maxMessageBytes: configuration.maxFrameBytes)
+            SocketHandler(connection: connection, maxMessageBytes: configuration.maxFrameBytes), position: position
         )
         registry.add(connection)
         // The node began draining while this upgrade was being checked: the drain's sweep missed this socket.
