@@ -32,6 +32,9 @@ struct Settings: Sendable {
     var bcryptCost = 12
     var logLevel = "info"
     var localMailerPublic = false
+    var httpHeadTimeout = 10
+    var httpIdleTimeout = 60
+    var maxHeaderBytes = 16_384
     var trustedProxies = TrustedProxies.none
     var allowedOrigins = AllowedOrigins.any
 
@@ -90,6 +93,9 @@ struct Settings: Sendable {
         bcryptCost = try integer("BROKER_BCRYPT_COST", bcryptCost, range: 4...31)
         logLevel = string("BROKER_LOG_LEVEL") ?? logLevel
         localMailerPublic = try Self.boolean(environment, "BROKER_LOCAL_MAILER_PUBLIC", localMailerPublic)
+        httpHeadTimeout = try integer("BROKER_HTTP_HEAD_TIMEOUT", httpHeadTimeout, range: 1...3_600)
+        httpIdleTimeout = try integer("BROKER_HTTP_IDLE_TIMEOUT", httpIdleTimeout, range: 1...86_400)
+        maxHeaderBytes = try integer("BROKER_MAX_HEADER_BYTES", maxHeaderBytes, range: 1_024...1_048_576)
         do {
             trustedProxies = try TrustedProxies(parsing: string("BROKER_TRUSTED_PROXIES") ?? "")
         } catch {
@@ -164,6 +170,9 @@ struct Settings: Sendable {
         configuration.socket.maxSocketsPerUser = maxSocketsPerUser
         configuration.socket.allowedOrigins = allowedOrigins
         configuration.trustedProxies = trustedProxies
+        configuration.httpLimits.headTimeout = .seconds(Int64(httpHeadTimeout))
+        configuration.httpLimits.idleTimeout = .seconds(Int64(httpIdleTimeout))
+        configuration.httpLimits.maxHeadBytes = maxHeaderBytes
         return configuration
     }
 

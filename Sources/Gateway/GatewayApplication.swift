@@ -106,7 +106,7 @@ package func buildApplication(
     return Application(
         router: router,
         server: HTTPServerBuilder { [endpoint = socketEndpoint(configuration: configuration, dependencies: dependencies)] responder in
-            BrokerServerChannel(responder: responder, endpoint: endpoint)
+            BrokerServerChannel(responder: responder, endpoint: endpoint, limits: configuration.httpLimits)
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "broker"),
         services: services,

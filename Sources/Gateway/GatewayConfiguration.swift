@@ -20,6 +20,9 @@ package struct GatewayConfiguration: Sendable {
     /// Peers whose forwarding headers name the client (`BROKER_TRUSTED_PROXIES`).
     package var trustedProxies = TrustedProxies.none
 
+    /// Bounds on plain HTTP connections: head arrival time, idle keep-alive time, head size.
+    package var httpLimits = HTTPConnectionGuard.Limits()
+
     /// WebSocket limits.
     package var socket = SocketConfiguration()
 

@@ -64,30 +64,30 @@ struct DeploymentEdgeTests {
             // A proxy's reused backend connection: two plain requests, then the upgrade.
             let connection = try RawHTTPConnection(port: chat.broker.port)
             try connection.sendRequest("GET", "/healthz")
-            #expect(try connection.readResponse().status == 200)
+            #expect(try await connection.response().status == 200)
             try connection.sendRequest("GET", "/api/users/me", headers: ["Authorization: Bearer \(a.token)"])
-            #expect(try connection.readResponse().status == 200)
+            #expect(try await connection.response().status == 200)
             try connection.sendUpgrade("/socket/websocket?token=\(a.token)&vsn=2.0.0")
-            let switched = try connection.readResponse()
+            let switched = try await connection.response()
             #expect(switched.status == 101)
             #expect(switched.headers["sec-websocket-accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
             try connection.sendText(#"[null,"1","phoenix","heartbeat",{}]"#)
-            let reply = try connection.readFrame()
+            let reply = try await connection.frame()
             #expect(reply.opcode == 1)
             #expect(reply.payload == #"[null,"1","phoenix","phx_reply",{"status":"ok","response":{}}]"#)
             try connection.sendText(#"["2","2","room:chat","phx_join",{}]"#)
-            #expect(try connection.readFrame().payload.contains(#""phx_reply",{"status":"ok""#))
+            #expect(try await connection.frame().payload.contains(#""phx_reply",{"status":"ok""#))
             // A message sent over HTTP is pushed to this socket like to any other.
             let b = try await chat.signUp("b@x.io")
             let ab = try await chat.conversation(b, a)
             _ = try await chat.http.send(.POST, "/api/conversations/\(ab)/messages", json: #"{"message": {"content": "hi"}}"#, token: b.token)
-            var push = try connection.readFrame()
-            while push.payload.contains("presence_") { push = try connection.readFrame() }
+            var push = try await connection.frame()
+            while push.payload.contains("presence_") { push = try await connection.frame() }
             #expect(push.payload.hasPrefix(#"["2",null,"room:chat","receive_msg""#), "\(push.payload)")
             // The close handshake, then the server ends the connection.
             try connection.sendClose()
-            #expect(try connection.readFrame().opcode == 8)
-            #expect(connection.isClosedByServer())
+            #expect(try await connection.frame().opcode == 8)
+            #expect(await connection.closedByServer())
 
             // Refused on a kept-alive connection: the contract's status and body, never a 3xx.
             for (target, status) in [
@@ -96,13 +96,13 @@ struct DeploymentEdgeTests {
             ] {
                 let reused = try RawHTTPConnection(port: chat.broker.port)
                 try reused.sendRequest("GET", "/healthz")
-                #expect(try reused.readResponse().status == 200)
+                #expect(try await reused.response().status == 200)
                 try reused.sendUpgrade(target)
-                let refused = try reused.readResponse()
+                let refused = try await reused.response()
                 #expect(refused.status == status, "\(target)")
                 #expect(refused.headers["location"] == nil)
                 #expect(refused.body.contains(#"{"errors":{"detail":"#), "\(refused.body)")
-                #expect(reused.isClosedByServer())
+                #expect(await reused.closedByServer())
             }
         }
     }
@@ -114,17 +114,17 @@ struct DeploymentEdgeTests {
         let a = try await chat.signUp("a@x.io")
         let connection = try RawHTTPConnection(port: broker.port)
         try connection.sendRequest("GET", "/healthz")
-        #expect(try connection.readResponse().status == 200)
+        #expect(try await connection.response().status == 200)
         broker.process.terminate()
         // The node answers /readyz 503 for at least a second before it closes its listener.
         let probe = try RawHTTPConnection(port: broker.port)
         var ready = 200
         while ready != 503 {
             try probe.sendRequest("GET", "/readyz")
-            ready = try probe.readResponse().status
+            ready = try await probe.response().status
         }
         try connection.sendUpgrade("/socket/websocket?token=\(a.token)&vsn=2.0.0")
-        let refused = try connection.readResponse()
+        let refused = try await connection.response()
         #expect(refused.status == 503)
         #expect(refused.body.contains(#"{"errors":{"detail":"#))
         _ = try await broker.terminate()
@@ -144,10 +144,10 @@ struct DeploymentEdgeTests {
                     let connection = try RawHTTPConnection(port: chat.broker.port)
                     if reuse {
                         try connection.sendRequest("GET", "/healthz")
-                        #expect(try connection.readResponse().status == 200)
+                        #expect(try await connection.response().status == 200)
                     }
                     try connection.sendUpgrade(target, headers: origin.map { ["Origin: \($0)"] } ?? [])
-                    let response = try connection.readResponse()
+                    let response = try await connection.response()
                     #expect(response.status == status, "\(origin ?? "no origin"), reused: \(reuse)")
                     if status == 403 { #expect(response.body.contains("origin not allowed")) }
                 }

@@ -6,7 +6,7 @@ import Glibc
 
 /// One TCP connection speaking HTTP/1.1 by hand: requests one after another on the same connection (as a
 /// proxy reusing a backend connection does), then, after a `101`, WebSocket frames.
-final class RawHTTPConnection {
+final class RawHTTPConnection: @unchecked Sendable {  // used by one task at a time
     struct Response {
         let status: Int
         /// Header names lowercased.
@@ -31,6 +31,12 @@ final class RawHTTPConnection {
         try write(Array(text.utf8))
     }
 
+    /// Sends raw bytes; false when the server closed the connection before taking them all.
+    @discardableResult
+    func sendRaw(_ text: String) -> Bool {
+        (try? write(Array(text.utf8))) != nil
+    }
+
     /// Sends a WebSocket upgrade request for `target`.
     func sendUpgrade(_ target: String, headers: [String] = []) throws {
         try sendRequest(
@@ -40,6 +46,22 @@ final class RawHTTPConnection {
                 "Sec-WebSocket-Version: 13",
             ] + headers
         )
+    }
+
+    /// ``readResponse()`` on a thread of its own: a blocking read must not hold one of the few threads of the
+    /// concurrency pool, which the test's other tasks (and other suites) need meanwhile.
+    func response() async throws -> Response {
+        try await offThePool { try self.readResponse() }
+    }
+
+    /// ``readFrame()`` on a thread of its own.
+    func frame() async throws -> (opcode: UInt8, payload: String) {
+        try await offThePool { try self.readFrame() }
+    }
+
+    /// ``isClosedByServer()`` on a thread of its own.
+    func closedByServer() async -> Bool {
+        (try? await offThePool { self.isClosedByServer() }) ?? false
     }
 
     /// Reads one response: its head, then a `content-length` body (none for a `101`).
@@ -121,5 +143,12 @@ final class RawHTTPConnection {
             guard count > 0 else { throw POSIXError(.EPIPE) }
             sent += count
         }
+    }
+}
+
+/// Runs blocking work on a dispatch thread and awaits its result.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }

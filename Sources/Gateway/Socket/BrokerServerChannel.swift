@@ -37,10 +37,15 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
     var responder: HTTPChannelHandler.Responder
     let endpoint: SocketEndpoint
     let http1: HTTP1Channel.Configuration
+    let limits: HTTPConnectionGuard.Limits
 
-    init(responder: @escaping HTTPChannelHandler.Responder, endpoint: SocketEndpoint, http1: HTTP1Channel.Configuration = .init()) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder, endpoint: SocketEndpoint, limits: HTTPConnectionGuard.Limits,
+        http1: HTTP1Channel.Configuration = .init()
+    ) {
         self.responder = responder
         self.endpoint = endpoint
+        self.limits = limits
         self.http1 = http1
     }
 
@@ -56,6 +61,7 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
             // What the upgrade check decided, for this connection's one upgrade attempt.
             let decision = NIOLockedValueBox<Result<SocketEndpoint.Admission, APIError>?>(nil)
             let endpoint = self.endpoint
+            let guards = HTTPConnectionGuard(limits: self.limits).handlers()
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: endpoint.configuration.maxFrameBytes,
                 shouldUpgrade: { channel, head in
@@ -80,6 +86,7 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                         guard case .success(let admission) = decision.withLockedValue({ $0 }) else {
                             throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                         }
+                        try Self.removeGuards(from: channel)
                         try endpoint.open(admission, on: channel, logger: logger)
                         return UpgradeResult.webSocket
                     }
@@ -113,7 +120,14 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.decoderConfiguration.maxHeaderFieldSize = http1.httpDecoder.maxHeaderFieldSize
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
+            // A head's line and headers are bounded by the guard; the decoder's own bounds are a second line.
+            configuration.decoderConfiguration.maxHeaderListSize = min(
+                configuration.decoderConfiguration.maxHeaderListSize, self.limits.maxHeadBytes
+            )
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(guards.head, position: .first)
+            try pipeline.addHandler(guards.request, position: .after(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)))
             return Value(upgradeResult: result, channel: channel)
         }
     }
@@ -132,8 +146,11 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
             }
         } catch let error as ChannelError where error == .inputClosed {
             logger.trace("connection closed before its first request")
+            value.channel.close(promise: nil)
         } catch {
+            // A first request NIO could not parse, for one: nothing else would ever close the connection.
             logger.debug("connection setup failed", metadata: ["error": "\(error)"])
+            value.channel.close(promise: nil)
         }
     }
 
@@ -213,12 +230,21 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
         return try await upgrader.buildUpgradeResponse(channel: channel, upgradeRequest: head, initialResponseHeaders: HTTPHeaders()).get()
     }
 
+    /// Removes the ``HTTPConnectionGuard`` handlers from a connection becoming a WebSocket, which keeps its own
+    /// idle rule. Runs on the channel's event loop.
+    private static func removeGuards(from channel: any Channel) throws {
+        let pipeline = channel.pipeline.syncOperations
+        pipeline.removeHandler(context: try pipeline.context(handlerType: HTTPHeadGuardHandler.self), promise: nil)
+        pipeline.removeHandler(context: try pipeline.context(handlerType: HTTPRequestGuardHandler.self), promise: nil)
+    }
+
     /// Answers `101` and replaces the HTTP handlers by the socket's. Runs on the channel's event loop.
     private static func switchToWebSocket(
         _ channel: any Channel, headers: HTTPHeaders, admission: SocketEndpoint.Admission, endpoint: SocketEndpoint,
         logger: Logger
     ) throws {
         let pipeline = channel.pipeline.syncOperations
+        try removeGuards(from: channel)
         let codec = try pipeline.context(handlerType: HTTP1ToHTTPServerCodec.self)
         let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
         codec.writeAndFlush(
