@@ -60,6 +60,39 @@ struct LimitsTests {
         }
     }
 
+    @Test func thePerUserLimitIsExactUnderSimultaneousUpgrades() async throws {
+        try await ChatFixture.run(environment: ["BROKER_MAX_SOCKETS_PER_USER": "3"]) { chat in
+            let a = try await chat.signUp("a@x.io")
+            let target = "/socket/websocket?token=\(a.token)&vsn=2.0.0"
+            let connections = try (0..<24).map { _ in try RawHTTPConnection(port: chat.broker.port) }
+            // Every request is on the wire before any answer is read.
+            for connection in connections { try connection.sendUpgrade(target) }
+            let statuses = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for (index, connection) in connections.enumerated() {
+                    group.addTask { (index, try await connection.response().status) }
+                }
+                var statuses = [Int](repeating: 0, count: connections.count)
+                for try await (index, status) in group { statuses[index] = status }
+                return statuses
+            }
+            #expect(statuses.filter { $0 == 101 }.count == 3, "\(statuses)")
+            #expect(statuses.filter { $0 == 429 }.count == 21, "\(statuses)")
+            // A closed socket gives its slot back.
+            let open = try #require(statuses.firstIndex(of: 101))
+            try connections[open].sendClose()
+            #expect(try await connections[open].frame().opcode == 8)
+            #expect(await connections[open].closedByServer())
+            var status = 429
+            for _ in 0..<50 where status == 429 {
+                let retry = try RawHTTPConnection(port: chat.broker.port)
+                try retry.sendUpgrade(target)
+                status = try await retry.response().status
+                if status == 429 { try await Task.sleep(for: .milliseconds(100)) }  // the slot returns as the close completes
+            }
+            #expect(status == 101)
+        }
+    }
+
     @Test func aStalledReaderIsClosedWith1013WhileOthersKeepChatting() async throws {
         try await ChatFixture.run(environment: ["BROKER_OUTBOUND_QUEUE": "64"]) { chat in
             let a = try await chat.signUp("a@x.io")

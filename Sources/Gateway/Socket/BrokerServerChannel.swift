@@ -69,9 +69,11 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                     promise.completeWithTask {
                         let result: Result<SocketEndpoint.Admission, APIError>
                         do throws(APIError) {
-                            result = .success(
-                                try await endpoint.admit(method: head.method, target: head.uri, origin: head.headers.first(name: "origin"))
+                            let admission = try await endpoint.admit(
+                                method: head.method, target: head.uri, origin: head.headers.first(name: "origin")
                             )
+                            try endpoint.reserve(admission, on: channel)
+                            result = .success(admission)
                         } catch {
                             result = .failure(error)
                         }
@@ -201,6 +203,7 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
             do {
                 accept = try await Self.handshakeHeaders(for: head, on: channel)
                 admission = try await endpoint.admit(method: head.method, target: target, origin: request.headers[.origin])
+                try endpoint.reserve(admission, on: channel)
             } catch {
                 let refusal = error as? APIError ?? .badRequest("invalid websocket upgrade")
                 GatewayMetrics.errors("upgrade refused").increment()

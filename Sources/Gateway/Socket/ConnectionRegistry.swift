@@ -9,6 +9,9 @@ import Synchronization
 /// draining later. Touched on connect and disconnect only, never per message.
 package final class ConnectionRegistry: ClusterSocketControl {
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
+    /// Socket slots taken per user: one per admitted upgrade, from admission until its channel closes, so
+    /// simultaneous upgrades cannot pass the per-user limit together.
+    private let slots = Mutex<[UserID: Int]>([:])
 
     /// An empty registry.
     package init() {}
@@ -35,9 +38,28 @@ package final class ConnectionRegistry: ClusterSocketControl {
     /// The open sockets.
     var all: [Connection] { connections.withLock { Array($0.values) } }
 
-    /// How many sockets the user has open.
+    /// How many socket slots the user holds: open sockets and upgrades admitted but not yet open.
     package func count(of user: UserID) -> Int {
-        connections.withLock { $0.values.reduce(0) { $0 + ($1.user.id == user ? 1 : 0) } }
+        slots.withLock { $0[user] ?? 0 }
+    }
+
+    /// Takes one of the user's `limit` socket slots for the life of `channel`, atomically with the check.
+    /// - Returns: false when the user holds them all already.
+    func reserveSlot(for user: UserID, limit: Int, on channel: any Channel) -> Bool {
+        let taken = slots.withLock { slots in
+            let used = slots[user] ?? 0
+            guard used < limit else { return false }
+            slots[user] = used + 1
+            return true
+        }
+        guard taken else { return false }
+        channel.closeFuture.whenComplete { [self] _ in
+            self.slots.withLock { slots in
+                let left = (slots[user] ?? 1) - 1
+                slots[user] = left > 0 ? left : nil
+            }
+        }
+        return true
     }
 
     /// Closes every socket opened with the token `tokenID` (logout) with 1008.

@@ -69,10 +69,19 @@ struct SocketEndpoint: Sendable {
             if case .unauthorized = error { throw APIError.forbidden("invalid or expired token") }
             throw error
         }
+        // A first check for plain GETs of the endpoint; an upgrade takes its slot in `reserve`.
         guard registry.count(of: identity.user.id) < configuration.maxSocketsPerUser else {
             throw APIError.rateLimited(retryAfter: 1)
         }
         return Admission(identity: identity, serializer: serializer)
+    }
+
+    /// Takes one of the user's socket slots for the life of the upgrading channel (released when it closes).
+    /// - Throws: 429 when the user holds every slot: the limit is exact under simultaneous upgrades.
+    func reserve(_ admission: Admission, on channel: any Channel) throws(APIError) {
+        guard registry.reserveSlot(for: admission.identity.user.id, limit: configuration.maxSocketsPerUser, on: channel) else {
+            throw APIError.rateLimited(retryAfter: 1)
+        }
     }
 
     /// Opens the socket on an upgraded channel: runs on the channel's event loop, after the `101` is flushed and
