@@ -57,6 +57,37 @@ struct ChatFlowTests {
         }
     }
 
+    /// Joins race a stream of messages to the joining user: the first `room:chat` frame each join sees is its
+    /// reply, never a push (nor a presence frame).
+    @Test func noPushArrivesBeforeItsJoinReply() async throws {
+        try await ChatFixture.run { chat in
+            let a = try await chat.signUp("a@x.io")
+            let b = try await chat.signUp("b@x.io")
+            let ab = try await chat.conversation(a, b)
+            try await chat.withSockets([a], vsn: "2.0.0") { senders in
+                let sender = senders[0]
+                _ = try await sender.joinRoom(joinRef: "1")
+                for round in 0..<30 {
+                    try await chat.withSockets([b], vsn: "2.0.0") { receivers in
+                        let receiver = receivers[0]
+                        // Messages in flight while the join is handled.
+                        for index in 0..<20 {
+                            await sender.push("room:chat", "send_msg", sendPayload(to: b, conversation: ab, text: "\(round).\(index)"), joinRef: "1")
+                        }
+                        let join = await receiver.push("room:chat", "phx_join", "{}", joinRef: "9")
+                        for index in 20..<40 {
+                            await sender.push("room:chat", "send_msg", sendPayload(to: b, conversation: ab, text: "\(round).\(index)"), joinRef: "1")
+                        }
+                        let first = try await receiver.receive()
+                        #expect(first.event == "phx_reply" && first.ref == join, "round \(round): \(first)")
+                        let second = try await receiver.receive()
+                        #expect(second.event == "presence_state", "round \(round): \(second)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test(arguments: versions)
     func errorsReplyAndKeepTheSocketOpen(vsn: String) async throws {
         try await ChatFixture.run { chat in

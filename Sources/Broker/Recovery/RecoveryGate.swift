@@ -77,6 +77,14 @@ package struct RecoveryGate: Sendable {
         }
     }
 
+    /// Ends the buffering of a join without `last_seen_id`, which only holds pushes until its reply is out.
+    /// - Returns: the buffered pushes to send now, in order.
+    package mutating func goLive() -> [EncodedPush] {
+        guard case .buffering(let pending) = mode else { return [] }
+        mode = .live(floor: nil, lastSeen: nil)
+        return pending
+    }
+
     /// The join is gone: nothing more passes.
     package mutating func leave() {
         mode = .left

@@ -14,10 +14,11 @@ extension Connection {
             replyError(message, reason: ReplyReason.invalidPayload, errors: ValidationErrors("last_seen_id", ValidationErrors.Message.invalid))
             return
         }
-        // Subscribe first (buffering), then read the store: nothing committed in between is missed.
+        // Subscribe first, buffering, then read the store: nothing committed in between is missed, and no push
+        // goes out before the join's reply (nor a presence diff before the presence state).
         GatewayMetrics.joins.increment()
         let subscription = RoomSubscription(
-            connection: self, joinRef: message.joinRef, buffering: lastSeen != nil, bufferLimit: configuration.outboundQueue
+            connection: self, joinRef: message.joinRef, buffering: true, bufferLimit: configuration.outboundQueue
         )
         if let previous = joins.withLock({ $0.join(room: subscription) }) {
             // A second join of a joined topic closes the old join, as Phoenix does.
@@ -35,7 +36,7 @@ extension Connection {
             replyError(message, reason: ReplyReason.unavailable)
             return
         }
-        if let recovery, let lastSeen {
+        if let recovery {
             enqueue(
                 serializer.reply(
                     to: message, status: "ok",
@@ -47,7 +48,6 @@ extension Connection {
             if !recovery.messages.isEmpty {
                 enqueue(item: .replay(joinRef: message.joinRef, messages: recovery.messages[...]))
             }
-            subscription.goLive(skipping: Set(recovery.messages.map(\.id)), lastSeen: lastSeen)
         } else {
             replyOK(message)
         }
@@ -57,6 +57,11 @@ extension Connection {
                 payload: FrameEncoder.presenceState(presence)
             )
         )
+        if let recovery, let lastSeen {
+            subscription.goLive(skipping: Set(recovery.messages.map(\.id)), lastSeen: lastSeen)
+        } else {
+            subscription.goLive()
+        }
     }
 
     /// Leaves `room:chat`, if joined: no push reaches the join after this.

@@ -46,6 +46,13 @@ final class RoomSubscription: SocketSink, Joined {
         }
     }
 
+    /// Ends the buffering of a join without `last_seen_id`: queues what arrived before its reply went out.
+    func goLive() {
+        gate.withLock { gate in
+            for push in gate.goLive() { _ = send(push) }
+        }
+    }
+
     private func send(_ push: EncodedPush) -> Bool {
         connection.enqueue(
             connection.serializer.encode(

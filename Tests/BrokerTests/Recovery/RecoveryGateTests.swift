@@ -34,6 +34,19 @@ struct RecoveryGateTests {
         #expect(gate.admit(push(26, from: peer)) == .forward)
     }
 
+    @Test func aPlainJoinHoldsEverythingUntilItsReplyIsOutThenPassesAll() {
+        var gate = RecoveryGate(user: me, buffering: true, bufferLimit: 10)
+        let diff = EncodedPush(event: "presence_diff", payload: ByteBuffer(string: "{}"), messageID: nil, senderID: nil)
+        #expect(gate.admit(push(5, from: peer)) == .hold)
+        #expect(gate.admit(diff) == .hold)
+        #expect(gate.admit(push(6, from: me)) == .hold)
+        let released = gate.goLive()
+        #expect(released.map(\.event) == ["receive_msg", "presence_diff", "receive_msg"])
+        #expect(ids(released) == [5, 6])
+        #expect(gate.admit(push(1, from: peer)) == .forward, "no last_seen_id: nothing is filtered")
+        #expect(gate.goLive().isEmpty)
+    }
+
     @Test func aFullBufferOverflowsAndALeftJoinTakesNothing() {
         var gate = RecoveryGate(user: me, buffering: true, bufferLimit: 2)
         #expect(gate.admit(push(1, from: peer)) == .hold)
