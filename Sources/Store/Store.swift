@@ -18,6 +18,9 @@ package protocol Store: Service {
     func user(email: String) async throws -> User?
     /// Users ordered by id, starting after `afterID`.
     func users(after afterID: UserID?, limit: Int) async throws -> [User]
+    /// Which of these token ids were revoked, in one query per few hundred ids (a node back on the cluster
+    /// channel checks its open sockets' tokens against logouts it may have missed).
+    func revokedTokenIDs(among ids: [String]) async throws -> Set<String>
     /// Several users at once, in one query, for seeding and fan-out lookups.
     func usersExist(_ ids: [UserID]) async throws -> Set<UserID>
     /// Stores many users at once in one transaction, without welcome mails (load-test seeding).

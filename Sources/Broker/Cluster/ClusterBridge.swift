@@ -258,6 +258,7 @@ package actor ClusterBridge {
                 }
             }
             if replayed > 0 { logger.notice("caught up on the message feed", metadata: ["messages": "\(replayed)"]) }
+            try await closeSocketsOfMissedLogouts()
         } else {
             lastDelivered = try await bus.latestMessageID()
         }
@@ -270,6 +271,17 @@ package actor ClusterBridge {
         hello.n = node.name
         enqueue(hello)
         enqueueState()
+    }
+
+    /// A logout published while this node's channel was down never reached it: its open sockets' tokens are
+    /// checked against the stored revocations when the channel is back.
+    private func closeSocketsOfMissedLogouts() async throws {
+        guard let sockets else { return }
+        let revoked = try await store.revokedTokenIDs(among: Array(sockets.openSessions))
+        for session in revoked { sockets.closeSockets(ofSession: session) }
+        if !revoked.isEmpty {
+            logger.notice("closed sockets of logouts missed while the channel was down", metadata: ["sessions": "\(revoked.count)"])
+        }
     }
 
     private func receive(_ notification: ClusterNotification) async throws {

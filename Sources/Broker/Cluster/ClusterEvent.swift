@@ -78,4 +78,6 @@ package protocol ClusterSocketControl: AnyObject, Sendable {
     /// Closes every socket so that clients reconnect and recover with `last_seen_id`: this node missed more
     /// of the message feed than it can replay live.
     func closeSocketsForResync()
+    /// The sessions (token ids) of this node's open sockets, for a check against logouts it may have missed.
+    var openSessions: Set<String> { get }
 }

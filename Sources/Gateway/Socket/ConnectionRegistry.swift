@@ -73,6 +73,10 @@ package final class ConnectionRegistry: ClusterSocketControl {
         closeSockets(ofToken: session)
     }
 
+    package var openSessions: Set<String> {
+        Set(all.map { $0.token.jti.value })
+    }
+
     package func closeSocketsForResync() {
         closeAll(code: .unknown(1012), reason: "server restarting")
     }
