@@ -24,7 +24,9 @@ enum TestPostgres {
     }
 
     struct NoCertificateAuthority: Error, CustomStringConvertible {
-        var description: String { "BROKER_TEST_POSTGRES_CA is not set; CI must run the TLS tests (scripts/pg-test-db exports it)" }
+        var description: String {
+            "BROKER_TEST_POSTGRES_CA is not set; CI must run the TLS tests (scripts/pg-test-db exports it)"
+        }
     }
 
     /// The certificate authority of the server; fails under CI, skips elsewhere, when there is none.
@@ -77,7 +79,8 @@ enum TestPostgres {
         components.path = "/" + name
         if let certificateAuthority {
             components.queryItems = [
-                URLQueryItem(name: "sslmode", value: "verify-full"), URLQueryItem(name: "sslrootcert", value: certificateAuthority),
+                URLQueryItem(name: "sslmode", value: "verify-full"),
+                URLQueryItem(name: "sslrootcert", value: certificateAuthority),
             ]
         }
         return try #require(components.string)

@@ -95,7 +95,10 @@ import Testing
 
     @Test func badTLSParametersAreNamed() throws {
         let cases: [(url: String, names: String)] = [
-            ("postgres://u:hunter2@h/d?sslmode=verify", "sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full"),
+            (
+                "postgres://u:hunter2@h/d?sslmode=verify",
+                "sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full, not \"verify\""
+            ),
             ("postgres://u:hunter2@h/d?sslmode=", "sslmode must be one of"),
             ("postgres://u:hunter2@h/d?sslmode=require&sslmode=disable", "sslmode is given twice"),
             ("postgres://u:hunter2@h/d?sslmode=require&sslrootcert=", "sslrootcert names no file"),

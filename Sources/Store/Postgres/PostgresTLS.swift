@@ -40,17 +40,19 @@ struct PostgresTLS: Sendable {
         case .require, .verifyCA, .verifyFull:
             use = .require
         }
+        // As libpq: no root certificate, no verification; with one, the chain is verified, and only
+        // verify-full checks the host name too.
         var configuration = TLSConfiguration.makeClientConfiguration()
         switch location.sslRootCertificate {
         case nil:
             configuration.certificateVerification = .none
         case PostgresLocation.systemTrustRoots?:
             configuration.trustRoots = .default
+            configuration.certificateVerification = .fullVerification  // only with verify-full (see SSLMode)
         case let file?:
             configuration.trustRoots = .certificates(try Self.certificates(in: file))
-        }
-        if location.sslRootCertificate != nil {
-            configuration.certificateVerification = location.sslMode == .verifyFull ? .fullVerification : .noHostnameVerification
+            configuration.certificateVerification =
+                location.sslMode == .verifyFull ? .fullVerification : .noHostnameVerification
         }
         do {
             context = try NIOSSLContext(configuration: configuration)
