@@ -6,12 +6,14 @@ import Logging
 /// SQLite applies pending migrations here; PostgreSQL applies them at the start of the store's `run()`
 /// (they need its connection pool running), holding every operation back until they are done. The caller
 /// runs the returned store (it is a `Service`) for writes to complete.
+/// - Throws: ``ConfigurationError`` when the store cannot be opened as configured (for PostgreSQL, TLS settings
+///   whose `sslrootcert` cannot be read), or the SQLite store's errors.
 package func makeStore(for configuration: StoreConfiguration, logger: Logger) throws -> any Store {
     switch configuration.backend {
     case .sqlite(let path):
         return try SQLiteStore(path: path, configuration: configuration, logger: logger)
     case .postgres(let location):
-        return PostgresStore(location: location, configuration: configuration, logger: logger)
+        return try PostgresStore(location: location, configuration: configuration, logger: logger)
     }
 }
 

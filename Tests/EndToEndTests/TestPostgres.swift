@@ -5,8 +5,15 @@ import Testing
 
 /// The PostgreSQL server of the end-to-end tests: `BROKER_TEST_POSTGRES_URL` (scripts/test starts a
 /// throwaway one). Without it a PostgreSQL test fails under `CI` and is skipped, with a warning, elsewhere.
+///
+/// When the server has a certificate authority (`BROKER_TEST_POSTGRES_CA`, which scripts/pg-test-db
+/// exports), every broker connects to it with `sslmode=verify-full`.
 enum TestPostgres {
     static var serverURL: String? { ProcessInfo.processInfo.environment["BROKER_TEST_POSTGRES_URL"] }
+    /// The PEM file of the certificate authority that signed the server's certificate, if any.
+    static var certificateAuthority: String? {
+        ProcessInfo.processInfo.environment["BROKER_TEST_POSTGRES_CA"].flatMap { $0.isEmpty ? nil : $0 }
+    }
     static var isCI: Bool { ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false }
     /// Whether every broker of this run uses PostgreSQL (`BROKER_E2E_DATABASE=postgres`: scripts/test's
     /// second pass runs the contract's end-to-end suites again this way).
@@ -14,6 +21,23 @@ enum TestPostgres {
 
     struct NotConfigured: Error, CustomStringConvertible {
         var description: String { "BROKER_TEST_POSTGRES_URL is not set; CI must run the PostgreSQL tests (scripts/test starts one)" }
+    }
+
+    struct NoCertificateAuthority: Error, CustomStringConvertible {
+        var description: String {
+            "BROKER_TEST_POSTGRES_CA is not set; CI must run the TLS tests (scripts/pg-test-db exports it)"
+        }
+    }
+
+    /// The certificate authority of the server; fails under CI, skips elsewhere, when there is none.
+    static func requireCertificateAuthority() throws -> String {
+        guard let authority = certificateAuthority else {
+            if isCI { throw NoCertificateAuthority() }
+            let reason: Comment = "TLS test skipped: BROKER_TEST_POSTGRES_CA is not set (scripts/pg-test-db)"
+            Issue.record(reason, severity: .warning)
+            try Test.cancel(reason)
+        }
+        return authority
     }
 
     /// The server's URL; fails under CI, skips elsewhere, when there is none.
@@ -27,8 +51,12 @@ enum TestPostgres {
         return url
     }
 
-    /// Creates the database `name` (if missing) on the server and returns its URL.
-    static func database(_ name: String, on serverURL: String) async throws -> String {
+    /// Creates the database `name` (if missing) on the server and returns its URL: with
+    /// `sslmode=verify-full&sslrootcert=` `certificateAuthority` when there is one (by default the test
+    /// server's), else as the server's URL is.
+    static func database(
+        _ name: String, on serverURL: String, certificateAuthority: String? = TestPostgres.certificateAuthority
+    ) async throws -> String {
         var components = try #require(URLComponents(string: serverURL))
         let logger = Logger(label: "e2e-postgres")
         let connection = try await PostgresConnection.connect(
@@ -49,6 +77,12 @@ enum TestPostgres {
         }
         try await connection.close()
         components.path = "/" + name
+        if let certificateAuthority {
+            components.queryItems = [
+                URLQueryItem(name: "sslmode", value: "verify-full"),
+                URLQueryItem(name: "sslrootcert", value: certificateAuthority),
+            ]
+        }
         return try #require(components.string)
     }
 
@@ -59,6 +93,8 @@ enum TestPostgres {
 }
 
 /// A PostgreSQL server of one test's own (scripts/pg-test-db), which the test can stop and start again.
+///
+/// Its `url` asks for `sslmode=verify-full` against the server's own certificate authority.
 struct PrivatePostgres: Sendable {
     let url: String
     let directory: String
@@ -76,14 +112,15 @@ struct PrivatePostgres: Sendable {
         let (status, output) = try await run(["start"])
         guard status == 0,
             let url = output.firstMatch(of: /BROKER_TEST_POSTGRES_URL=(\S+)/)?.1,
-            let directory = output.firstMatch(of: /BROKER_TEST_POSTGRES_DIR=(\S+)/)?.1
+            let directory = output.firstMatch(of: /BROKER_TEST_POSTGRES_DIR=(\S+)/)?.1,
+            let authority = output.firstMatch(of: /BROKER_TEST_POSTGRES_CA=(\S+)/)?.1
         else {
             if TestPostgres.isCI { throw TestPostgres.NotConfigured() }
             let reason: Comment = "PostgreSQL test skipped: scripts/pg-test-db could not start a server"
             Issue.record(reason, severity: .warning)
             try Test.cancel(reason)
         }
-        return PrivatePostgres(url: String(url), directory: String(directory))
+        return PrivatePostgres(url: "\(url)?sslmode=verify-full&sslrootcert=\(authority)", directory: String(directory))
     }
 
     /// Stops the server at once, keeping its data (an outage).

@@ -643,7 +643,7 @@ struct StoreConformanceTests {
     func aServerThatIsDownMakesTheStoreUnavailable(backend: StoreBackend) async throws {
         var location = try StoreFixture.postgresServer()
         location.port = 1  // nothing listens there: every connection attempt is refused
-        let store = PostgresStore(
+        let store = try PostgresStore(
             location: location, configuration: StoreConfiguration(backend: .postgres(location)),
             logger: StoreFixture.logger, leaseTimeout: .milliseconds(300)
         )

@@ -157,7 +157,7 @@ struct StoreFixture: Sendable {
             let path = directory.appendingPathComponent("store.sqlite").path
             return try SQLiteStore(path: path, configuration: configuration(sync: sync), logger: Self.logger)
         case .postgres(let location):
-            return PostgresStore(
+            return try PostgresStore(
                 location: location, configuration: configuration(sync: sync), logger: Self.logger(for: location),
                 leaseTimeout: leaseTimeout, maximumConnections: 4
             )

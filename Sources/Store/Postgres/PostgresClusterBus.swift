@@ -14,14 +14,20 @@ import PostgresNIO
 /// down is read back with ``feed(after:limit:)`` when it listens again (the bridge does this).
 ///
 /// The listener is a connection of its own (not pooled: a pooled connection would be handed to others
-/// while it listens); it is opened by each ``listen(ready:receive:)`` and closed when that ends.
+/// while it listens), with the store's TLS settings and the `application_name` ``listenerApplicationName``;
+/// it is opened by each ``listen(ready:receive:)`` and closed when that ends.
 struct PostgresClusterBus: ClusterBus {
     /// The one channel.
     static let channel = "broker_cluster"
+    /// The listener's `application_name`, which tells it apart from the pool's connections (`broker`) in
+    /// the server's views.
+    static let listenerApplicationName = "broker-listener"
 
     let node: ClusterNode
     /// Where the listener connects.
     let location: PostgresLocation
+    /// How the listener's connection uses TLS (as the pool's do).
+    let tls: PostgresTLS
     /// For publishing and catch-up reads.
     let pool: PostgresPool
     /// Where the listener logs.
@@ -46,10 +52,11 @@ struct PostgresClusterBus: ClusterBus {
     func listen(
         ready: @Sendable () async throws -> Void, receive: @Sendable (ClusterNotification) async throws -> Void
     ) async throws {
-        let configuration = PostgresConnection.Configuration(
+        var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: .disable
+            database: location.database, tls: tls.connectionTLS
         )
+        configuration.options.additionalStartupParameters = [("application_name", Self.listenerApplicationName)]
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)

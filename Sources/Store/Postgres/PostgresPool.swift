@@ -140,10 +140,15 @@ struct PostgresPool: Sendable {
     /// Unique violations are told apart by constraint name; a failed foreign key is ``StoreError/notFound``;
     /// lost connections, a closed pool, cancellation, server shutdown or overload, serialization failures
     /// and deadlocks are ``StoreError/unavailable`` (each is safe to retry); and any error raised before a
-    /// connection was leased (the pool's circuit breaker, a refused connection) is too.
+    /// connection was leased (the pool's circuit breaker, a refused connection) is too, except a failed TLS
+    /// handshake or a server that refuses required TLS: ``StoreError/failed(operation:message:)`` saying why
+    /// (retrying does not help until the settings or the server's certificate change).
     static func map(_ error: any Error, operation: String, connected: Bool) -> StoreError {
         if let error = error as? StoreError { return error }
         if error is CancellationError { return .unavailable }
+        if !connected, let failure = PostgresTLS.failure(in: error) {
+            return .failed(operation: operation, message: failure)
+        }
         guard let error = error as? PSQLError else {
             return connected ? .failed(operation: operation, message: String(describing: type(of: error))) : .unavailable
         }

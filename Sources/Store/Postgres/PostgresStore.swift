@@ -42,12 +42,14 @@ final class PostgresStore: Store {
     ///   - leaseTimeout: how long an operation waits for a connection before failing with
     ///     ``StoreError/unavailable``.
     ///   - maximumConnections: the most connections the pool opens (PostgresNIO's default is 20).
+    /// - Throws: ``ConfigurationError`` when the location's TLS settings cannot be used (see ``PostgresTLS``).
     init(
         location: PostgresLocation, configuration: StoreConfiguration, logger: Logger,
         leaseTimeout: Duration = .seconds(5), maximumConnections: Int = 20
-    ) {
+    ) throws {
+        let tls = try PostgresTLS(for: location)
         var settings = Self.clientConfiguration(
-            for: location, sync: configuration.sync, connectTimeout: leaseTimeout
+            for: location, tls: tls, sync: configuration.sync, connectTimeout: leaseTimeout
         )
         settings.options.maximumConnections = max(1, maximumConnections)
         let client = PostgresClient(configuration: settings, backgroundLogger: logger)
@@ -55,7 +57,9 @@ final class PostgresStore: Store {
         self.pool = pool
         self.logger = logger
         let node = configuration.node
-        self.bus = PostgresClusterBus(node: node, location: location, pool: pool, logger: logger, schema: schema)
+        self.bus = PostgresClusterBus(
+            node: node, location: location, tls: tls, pool: pool, logger: logger, schema: schema
+        )
         self.writer = GroupCommitWriter(
             name: "pg-writer", capacity: configuration.writerCapacity,
             maxBatchSize: configuration.maxBatchSize, commitDelay: configuration.commitDelay,
@@ -66,13 +70,14 @@ final class PostgresStore: Store {
     }
 
     /// Applies pending migrations with a short-lived client (`broker migrate`) and returns their names.
-    /// - Throws: ``StoreError``; ``StoreError/unavailable`` when the server cannot be reached.
+    /// - Throws: ``ConfigurationError`` when the location's TLS settings cannot be used; ``StoreError``;
+    ///   ``StoreError/unavailable`` when the server cannot be reached.
     static func migrate(
         location: PostgresLocation, configuration: StoreConfiguration, logger: Logger,
         leaseTimeout: Duration = .seconds(5)
     ) async throws -> [String] {
         var settings = clientConfiguration(
-            for: location, sync: configuration.sync, connectTimeout: leaseTimeout
+            for: location, tls: try PostgresTLS(for: location), sync: configuration.sync, connectTimeout: leaseTimeout
         )
         settings.options.maximumConnections = 1
         let client = PostgresClient(configuration: settings, backgroundLogger: logger)
@@ -86,14 +91,14 @@ final class PostgresStore: Store {
         }
     }
 
-    /// The client's settings: no TLS (see ``PostgresLocation``), an `application_name` for the server's
-    /// views, and `synchronous_commit=off` in ``SyncMode/normal``.
+    /// The client's settings: the location's TLS (see ``PostgresTLS``), an `application_name` for the
+    /// server's views, and `synchronous_commit=off` in ``SyncMode/normal``.
     static func clientConfiguration(
-        for location: PostgresLocation, sync: SyncMode, connectTimeout: Duration
+        for location: PostgresLocation, tls: PostgresTLS, sync: SyncMode, connectTimeout: Duration
     ) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: .disable
+            database: location.database, tls: tls.clientTLS
         )
         configuration.options.connectTimeout = connectTimeout
         configuration.options.additionalStartupParameters = [("application_name", "broker")]
