@@ -364,33 +364,42 @@ struct ChatFlowTests {
     }
 
     @Test func framesOverTheLimitCloseWith1009AndIdleSocketsAreClosed() async throws {
-        try await ChatFixture.run(environment: ["BROKER_MAX_FRAME_BYTES": "2048", "BROKER_IDLE_TIMEOUT": "2"]) { chat in
+        try await ChatFixture.run(environment: ["BROKER_MAX_FRAME_BYTES": "2048", "BROKER_IDLE_TIMEOUT": "3"]) { chat in
             let a = try await chat.signUp("a@x.io")
             try await chat.withSockets([a, a], vsn: "2.0.0") { sockets in
                 _ = try await sockets[0].joinRoom()
                 await sockets[0].push("phoenix", "heartbeat", #"{"pad":"\#(String(repeating: "x", count: 4_000))"}"#)
-                #expect(try await sockets[0].waitForClose() == 1009)
+                #expect(try await sockets[0].waitForClose(timeout: .seconds(30)) == 1009)
                 // The idle socket (it never spoke after joining) is closed by the sweep, with 1001 (going away).
-                #expect(try await sockets[1].waitForClose(timeout: .seconds(15)) == 1001)
+                #expect(try await sockets[1].waitForClose(timeout: .seconds(30)) == 1001)
             }
-            // WebSocket pings count as activity: a socket that only pings outlives the 2 s timeout, and gets a
-            // pong for each ping; once it stops, it is closed with 1001.
-            let pinger = try StalledReader(port: chat.broker.port, token: a.token)
+            // WebSocket pings count as activity: a socket that only pings, 12 times as often as the timeout,
+            // outlives it and gets a pong for each ping; once it stops, it is closed with 1001.
+            let pinger = try await offThePool { try StalledReader(port: chat.broker.port, token: a.token) }
             for _ in 0..<10 {
                 try pinger.sendPing()
-                try await Task.sleep(for: .milliseconds(500))
+                try await Task.sleep(for: .milliseconds(250))  // the client's pace
             }
-            var pongs = 0
-            #expect(pinger.readUntilClose(timeout: .seconds(15), onFrame: { if $0 == 0xA { pongs += 1 } }) == 1001)
-            #expect(pongs == 10)
+            let pongs = try await offThePool {
+                var pongs = 0
+                let code = pinger.readUntilClose(timeout: .seconds(30), onFrame: { if $0 == 0xA { pongs += 1 } })
+                return (code, pongs)
+            }
+            #expect(pongs.0 == 1001)
+            #expect(pongs.1 == 10)
             // A message in fragments is reassembled; fragments adding up to more than the limit close with 1009.
-            let fragmented = try StalledReader(port: chat.broker.port, token: a.token)
+            let fragmented = try await offThePool { try StalledReader(port: chat.broker.port, token: a.token) }
             try fragmented.sendFragmented([#"[null,"hb","phoe"#, #"nix","heartbeat","#, "{}]"])
-            try await Task.sleep(for: .seconds(1))  // its reply is out before the close below
+            // The join's reply, presence_state, and the reassembled heartbeat's reply.
+            #expect(try await offThePool { fragmented.readTextFrames(3, timeout: .seconds(30)) })
             try fragmented.sendFragmented([String(repeating: " ", count: 1_500), String(repeating: " ", count: 1_500)])
-            var texts = 0
-            #expect(fragmented.readUntilClose(timeout: .seconds(10), onFrame: { if $0 == 0x1 { texts += 1 } }) == 1009)
-            #expect(texts == 3, "the join's reply, presence_state, and the reassembled heartbeat's reply")
+            let closed = try await offThePool {
+                var texts = 0
+                let code = fragmented.readUntilClose(timeout: .seconds(30), onFrame: { if $0 == 0x1 { texts += 1 } })
+                return (code, texts)
+            }
+            #expect(closed.0 == 1009)
+            #expect(closed.1 == 0, "nothing more than the three above")
             #expect(try await chat.http.send(.GET, "/healthz").status == 200)
         }
     }

@@ -6,8 +6,12 @@ import Glibc
 
 /// A WebSocket client on a raw TCP socket that upgrades, joins `room:chat`, and then stops reading, as a
 /// stalled device does; later it can read everything the server managed to send.
-final class StalledReader {
+final class StalledReader: @unchecked Sendable {  // used by one task at a time
     private let fd: Int32
+    /// Received bytes not yet walked as frames.
+    private var pending = [UInt8]()
+    /// Whether the server ended the connection (end of stream or reset) during the last read.
+    private(set) var endedByServer = false
 
     init(port: Int, token: String) throws {
         fd = try connectLoopback(port: port, receiveBuffer: 4_096)
@@ -80,41 +84,63 @@ final class StalledReader {
     /// Reads until the server's close frame or `timeout`, reporting every other frame's opcode; returns the
     /// close code, if one came.
     func readUntilClose(timeout: Duration, onFrame: (UInt8) -> Void) -> Int? {
+        var code: Int?
+        _ = readFrames(timeout: timeout) { opcode, payload in
+            if opcode == 8 {
+                let bytes = Array(payload)
+                if bytes.count >= 2 { code = Int(bytes[0]) << 8 | Int(bytes[1]) }
+                return true
+            }
+            onFrame(opcode)
+            return false
+        }
+        return code
+    }
+
+    /// Reads frames until `count` text frames have come; false if the socket ended or `timeout` passed first.
+    func readTextFrames(_ count: Int, timeout: Duration) -> Bool {
+        var seen = 0
+        return readFrames(timeout: timeout) { opcode, _ in
+            if opcode == 0x1 { seen += 1 }
+            return seen >= count || opcode == 8
+        } && seen >= count
+    }
+
+    /// Walks whole frames as they arrive until `stop` says so (true), the socket ends or `timeout` (false).
+    private func readFrames(timeout: Duration, stop: (UInt8, ArraySlice<UInt8>) -> Bool) -> Bool {
         var timeval = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeval, socklen_t(MemoryLayout<timeval>.size))
-        var buffer = [UInt8]()
         let deadline = ContinuousClock.now + timeout
         var chunk = [UInt8](repeating: 0, count: 65_536)
-        while ContinuousClock.now < deadline {
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count == 0 { break }
-            if count < 0 { continue }
-            buffer += chunk[0..<count]
-            // Walk complete frames; a close frame (opcode 8) ends it.
+        while true {
             var index = 0
-            while index + 2 <= buffer.count {
-                let opcode = buffer[index] & 0x0F
-                var length = Int(buffer[index + 1] & 0x7F)
+            defer { pending.removeFirst(index) }
+            while index + 2 <= pending.count {
+                let opcode = pending[index] & 0x0F
+                var length = Int(pending[index + 1] & 0x7F)
                 var header = 2
                 if length == 126 {
-                    guard index + 4 <= buffer.count else { break }
-                    length = Int(buffer[index + 2]) << 8 | Int(buffer[index + 3])
+                    guard index + 4 <= pending.count else { break }
+                    length = Int(pending[index + 2]) << 8 | Int(pending[index + 3])
                     header = 4
                 } else if length == 127 {
-                    guard index + 10 <= buffer.count else { break }
-                    length = (0..<8).reduce(0) { $0 << 8 | Int(buffer[index + 2 + $1]) }
+                    guard index + 10 <= pending.count else { break }
+                    length = (0..<8).reduce(0) { $0 << 8 | Int(pending[index + 2 + $1]) }
                     header = 10
                 }
-                guard index + header + length <= buffer.count else { break }
-                if opcode == 8, length >= 2 {
-                    return Int(buffer[index + header]) << 8 | Int(buffer[index + header + 1])
-                }
-                onFrame(opcode)
+                guard index + header + length <= pending.count else { break }
+                let payload = pending[(index + header)..<(index + header + length)]
                 index += header + length
+                if stop(opcode, payload) { return true }
             }
-            buffer.removeFirst(index)
+            guard ContinuousClock.now < deadline else { return false }
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 || (count < 0 && errno == ECONNRESET) {
+                endedByServer = true
+                return false
+            }
+            if count > 0 { pending += chunk[0..<count] }
         }
-        return nil
     }
 }
 
