@@ -10,4 +10,12 @@ enum BrokerMetrics {
     static let slowConsumers = Counter(label: "broker_errors_total", dimensions: [("reason", "slow consumer")])
     /// Messages in one conversation batch.
     static let conversationBatch = Recorder(label: "broker_conversation_batch_size")
+    /// Mails the adapter delivered.
+    static let mailsSent = Counter(label: "broker_mails_sent_total")
+    /// Mails refused for good by the receiving server (a 5xx reply), recorded `failed` without retries.
+    static let mailsRejected = Counter(label: "broker_mails_failed_total", dimensions: [("reason", "rejected")])
+    /// Mails still failing when their retry period ended, recorded `failed`.
+    static let mailsExpired = Counter(label: "broker_mails_failed_total", dimensions: [("reason", "expired")])
+    /// Failed attempts that will be tried again.
+    static let mailRetries = Counter(label: "broker_mail_retries_total")
 }

@@ -15,8 +15,11 @@ import Store
 package final class BrokerRoot: Sendable {
     /// Settings of the tree.
     package struct Configuration: Sendable {
-        /// How often the mailer looks at the outbox when idle.
-        package var mailPollInterval: Duration = .seconds(1)
+        /// The longest the mailer waits without looking at the outbox: it finds mails written by other brokers
+        /// on the same database this way (this broker's own registrations ring ``BrokerRoot/mailWritten()``).
+        package var mailPollInterval: Duration = .seconds(30)
+        /// When the mailer tries a failed mail again, and when it gives up.
+        package var mailRetry = MailRetryPolicy()
         /// A conversation actor unused this long is stopped.
         package var conversationIdleTimeout: Duration = .seconds(60)
         /// Queued sends per conversation before new ones get `unavailable`.
@@ -45,6 +48,8 @@ package final class BrokerRoot: Sendable {
     package let cluster: ClusterBridge?
     /// The root supervisor, to run under the process's `ServiceGroup`.
     package let supervisor: Supervisor<String>
+    /// Wakes the mailer when a mail was written; outlives its restarts.
+    private let mailDoorbell: MailDoorbell
 
     /// Builds the tree (nothing runs until `supervisor` does).
     package init(
@@ -53,6 +58,8 @@ package final class BrokerRoot: Sendable {
     ) {
         self.store = store
         self.encoder = encoder
+        let mailDoorbell = MailDoorbell()
+        self.mailDoorbell = mailDoorbell
         let topics = self.topics
         let loops = LoopRing(configuration.eventLoopGroup)
         let users: UserDirectory
@@ -91,7 +98,10 @@ package final class BrokerRoot: Sendable {
             period: .seconds(5),
             children: bridge + [
                 ChildSpec(id: "mailer", restart: .permanent) {
-                    Mailer(store: store, adapter: mailAdapter, logger: logger, pollInterval: configuration.mailPollInterval)
+                    Mailer(
+                        store: store, adapter: mailAdapter, logger: logger, pollInterval: configuration.mailPollInterval,
+                        retry: configuration.mailRetry, doorbell: mailDoorbell
+                    )
                 },
                 ChildSpec(id: "conversations", restart: .permanent, shutdown: .graceful(timeout: .seconds(10))) {
                     // One conversation that keeps crashing is given up on alone (the next send starts it afresh);
@@ -111,6 +121,12 @@ package final class BrokerRoot: Sendable {
             ],
             logger: logger
         )
+    }
+
+    /// Tells the mailer that a mail was written to the outbox (it committed), so it need not wait for its
+    /// next look.
+    package func mailWritten() {
+        mailDoorbell.ring()
     }
 
     /// Joins a socket to `room:chat`: attaches it to its user's actor and, if the user just came online, tells

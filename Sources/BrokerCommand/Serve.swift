@@ -23,9 +23,6 @@ struct Serve: AsyncParsableCommand {
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let logger = Logger(label: "broker")
-        guard settings.mailer == "local" else {
-            throw ConfigurationError(message: "BROKER_MAILER=smtp is not available in this build yet; use local")
-        }
         let store = try makeStore(for: try settings.storeConfiguration(), logger: logger)
         // Sockets and actors share these loops, so that a socket reaches its actors without a thread switch
         // when they sit on the same loop.
@@ -34,9 +31,10 @@ struct Serve: AsyncParsableCommand {
         var brokerConfiguration = BrokerRoot.Configuration()
         brokerConfiguration.conversationIdleTimeout = .seconds(settings.idleTimeout)
         brokerConfiguration.eventLoopGroup = eventLoops
+        brokerConfiguration.mailRetry.base = settings.mail.retryBase
         let broker = BrokerRoot(
-            store: store, mailAdapter: LocalMailAdapter(), encoder: FrameEncoder(), configuration: brokerConfiguration,
-            logger: logger
+            store: store, mailAdapter: try settings.mailAdapter(on: eventLoops), encoder: FrameEncoder(),
+            configuration: brokerConfiguration, logger: logger
         )
         let dependencies = GatewayDependencies(
             store: store,

@@ -11,7 +11,8 @@ struct Settings: Sendable {
     var jwtSecret: String?
     var tokenTTL = 604_800
     var mailer = "local"
-    var mailFrom = "broker@localhost"
+    /// The sender and, with `BROKER_MAILER=smtp`, the server: see `Settings+SMTP.swift`.
+    var mail = MailSettings(smtp: nil, from: "broker@localhost", retryBase: .seconds(1))
     var nodeName = ProcessInfo.processInfo.hostName
     var maxBodyBytes = 1_048_576
     var authRate = 10.0
@@ -69,7 +70,7 @@ struct Settings: Sendable {
         guard ["local", "smtp"].contains(mailer) else {
             throw ConfigurationError(message: "BROKER_MAILER must be local or smtp")
         }
-        mailFrom = string("BROKER_MAIL_FROM") ?? mailFrom
+        mail = try Self.mailSettings(mailer: mailer, environment: environment)
         nodeName = string("BROKER_NODE_NAME") ?? nodeName
         maxBodyBytes = try integer("BROKER_MAX_BODY_BYTES", maxBodyBytes, range: 1...1_073_741_824)
         authRate = try number("BROKER_AUTH_RATE", authRate)
@@ -160,7 +161,7 @@ struct Settings: Sendable {
         configuration.authRate = authRate
         configuration.authBurst = authBurst
         configuration.localMailer = mailer == "local"
-        configuration.mailFrom = mailFrom
+        configuration.mailFrom = mail.from
         configuration.maxMessageLength = maxMessageLength
         configuration.socket.maxFrameBytes = maxFrameBytes
         configuration.socket.outboundQueue = outboundQueue

@@ -55,7 +55,8 @@ package func buildRouter(
     let limiter = AddressRateLimiter(rate: configuration.authRate, burst: configuration.authBurst)
     let store = dependencies.store
     let users = UsersController(
-        store: store, hasher: dependencies.hasher, limiter: limiter, configuration: configuration
+        store: store, hasher: dependencies.hasher, limiter: limiter, configuration: configuration,
+        broker: dependencies.broker
     )
     let sessions = SessionsController(
         store: store, hasher: dependencies.hasher, tokens: dependencies.tokens, limiter: limiter,

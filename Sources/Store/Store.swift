@@ -37,10 +37,19 @@ package protocol Store: Service {
 
     // MARK: Mail outbox
 
-    /// Outbox entries still to deliver, oldest first.
+    /// Outbox entries still to deliver, due or not, oldest first.
     func pendingMails(limit: Int) async throws -> [Mail]
-    /// Marks a mail delivered, or records a failed attempt (and gives up at `failed`).
-    func recordDelivery(ofMail id: Int64, status: Mail.Status) async throws
+    /// Takes the pending mails due at `now` (oldest first) for one sender: each is pushed `lease` into the
+    /// future before it is returned, so that another broker on the same database (or this one after a crash
+    /// in mid-send) tries it again only once the lease ran out. ``recordDelivery(ofMail:_:redacting:)`` ends
+    /// the claim.
+    func claimDueMails(at now: Timestamp, lease: Duration, limit: Int) async throws -> [Mail]
+    /// The earliest next attempt of any pending mail; `nil` when none is pending.
+    func nextMailAttempt() async throws -> Timestamp?
+    /// Records what became of a delivery attempt. With `redacting`, a mail that reaches `sent` or `failed`
+    /// has its bodies replaced by the redacted copies it was stored with (if any), so that no secret they held
+    /// stays at rest once the mail is out of the outbox.
+    func recordDelivery(ofMail id: Int64, _ delivery: MailDelivery, redacting: Bool) async throws
     /// Every mail, newest first (the local mailer's mailbox).
     func mails(limit: Int) async throws -> [Mail]
 

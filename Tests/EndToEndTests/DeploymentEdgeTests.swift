@@ -123,10 +123,16 @@ struct DeploymentEdgeTests {
             try probe.sendRequest("GET", "/readyz")
             ready = try await probe.response().status
         }
-        try connection.sendUpgrade("/socket/websocket?token=\(a.token)&vsn=2.0.0")
-        let refused = try await connection.response()
-        #expect(refused.status == 503)
-        #expect(refused.body.contains(#"{"errors":{"detail":"#))
+        // Answered 503 while the node drains; once the drain's window is over (a busy machine may reach it
+        // late) the node closes its idle connections instead. Never a 101, never a redirect.
+        do {
+            try connection.sendUpgrade("/socket/websocket?token=\(a.token)&vsn=2.0.0")
+            let refused = try await connection.response()
+            #expect(refused.status == 503)
+            #expect(refused.body.contains(#"{"errors":{"detail":"#))
+        } catch let error as POSIXError where error.code == .ECONNRESET || error.code == .EPIPE {
+            // Closed by the node's shutdown before the request was answered.
+        }
         _ = try await broker.terminate()
     }
 

@@ -132,7 +132,7 @@ final class RawHTTPConnection: @unchecked Sendable {  // used by one task at a t
     private func fill() throws {
         var chunk = [UInt8](repeating: 0, count: 4_096)
         let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else { throw POSIXError(count == 0 ? .ECONNRESET : .ETIMEDOUT) }
+        guard count > 0 else { throw POSIXError(count == 0 || errno == ECONNRESET ? .ECONNRESET : .ETIMEDOUT) }
         buffer += chunk[0..<count]
     }
 

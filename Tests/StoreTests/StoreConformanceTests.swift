@@ -82,7 +82,7 @@ struct StoreConformanceTests {
                 let pending = try await store.pendingMails(limit: 10)
                 #expect(pending.map(\.to) == ["a@b.io"])
                 let id = try #require(pending.first?.id)
-                try await store.recordDelivery(ofMail: id, status: .sent)
+                try await store.recordDelivery(ofMail: id, .sent, redacting: false)
             }
             try await fixture.withStore { store in
                 let pending = try await store.pendingMails(limit: 10)
@@ -102,14 +102,89 @@ struct StoreConformanceTests {
                 }
                 let pending = try await store.pendingMails(limit: 10)
                 #expect(pending.map(\.to) == ["a@b.io", "b@b.io", "c@b.io"])
-                try await store.recordDelivery(ofMail: pending[0].id, status: .pending)
-                try await store.recordDelivery(ofMail: pending[1].id, status: .failed)
+                try await store.recordDelivery(ofMail: pending[0].id, .retry(at: .now()), redacting: false)
+                try await store.recordDelivery(ofMail: pending[1].id, .failed, redacting: false)
                 let after = try await store.pendingMails(limit: 10)
                 #expect(after.map(\.to) == ["a@b.io", "c@b.io"])
                 #expect(after.first?.attempts == 1)
                 let all = try await store.mails(limit: 2)
                 #expect(all.map(\.to) == ["c@b.io", "b@b.io"])
                 #expect(all.map(\.status) == [.pending, .failed])
+            }
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func onlyDueMailsAreClaimedAndAClaimHoldsThemOffUntilItsLeaseEnds(backend: StoreBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            try await fixture.withStore { store in
+                for email in ["a@b.io", "b@b.io", "c@b.io"] {
+                    _ = try await store.createUser(newUser(email), welcomeMail: mail(to: email))
+                }
+                let now = Timestamp.now()
+                #expect(try await store.nextMailAttempt().map { $0 <= now } == true, "new mails are due at once")
+                let first = try await store.claimDueMails(at: now, lease: .seconds(600), limit: 1)
+                #expect(first.map(\.to) == ["a@b.io"])
+                #expect(first.first?.nextAttemptAt == now.advanced(by: .seconds(600)))
+                let rest = try await store.claimDueMails(at: now, lease: .seconds(600), limit: 10)
+                #expect(rest.map(\.to) == ["b@b.io", "c@b.io"])
+                #expect(try await store.claimDueMails(at: now, lease: .seconds(600), limit: 10).isEmpty, "all claimed")
+                #expect(try await store.pendingMails(limit: 10).count == 3, "claimed mails stay pending")
+
+                // b is retried in a minute, c in ten seconds; a's claim runs out in ten minutes.
+                try await store.recordDelivery(ofMail: rest[0].id, .retry(at: now.advanced(by: .seconds(60))), redacting: true)
+                try await store.recordDelivery(ofMail: rest[1].id, .retry(at: now.advanced(by: .seconds(10))), redacting: true)
+                #expect(try await store.nextMailAttempt() == now.advanced(by: .seconds(10)))
+                #expect(try await store.claimDueMails(at: now.advanced(by: .seconds(9)), lease: .seconds(1), limit: 10).isEmpty)
+                let c = try await store.claimDueMails(at: now.advanced(by: .seconds(10)), lease: .seconds(1), limit: 10)
+                #expect(c.map(\.to) == ["c@b.io"] && c.first?.attempts == 1)
+                let later = try await store.claimDueMails(at: now.advanced(by: .seconds(700)), lease: .seconds(1), limit: 10)
+                #expect(later.map(\.to) == ["a@b.io", "b@b.io", "c@b.io"], "every lease and retry time has passed")
+
+                try await store.recordDelivery(ofMail: first[0].id, .sent, redacting: false)
+                try await store.recordDelivery(ofMail: rest[0].id, .failed, redacting: false)
+                try await store.recordDelivery(ofMail: rest[1].id, .sent, redacting: false)
+                #expect(try await store.nextMailAttempt() == nil, "nothing pending")
+                #expect(try await store.claimDueMails(at: now.advanced(by: .seconds(10_000)), lease: .seconds(1), limit: 10).isEmpty)
+                #expect(try await store.mails(limit: 10).map(\.status) == [.sent, .failed, .sent])
+            }
+        }
+    }
+
+    @Test(arguments: StoreBackend.all)
+    func aMailOutOfTheOutboxKeepsOnlyItsRedactedCopyWhenAsked(backend: StoreBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            try await fixture.withStore(sync: .full) { store in
+                func secretMail(to email: String) -> NewMail {
+                    NewMail(
+                        to: email, from: "broker@localhost", subject: "Welcome", textBody: "pw: s3cret",
+                        htmlBody: "<p>s3cret</p>", redactedTextBody: "pw: [redacted]", redactedHTMLBody: "<p>[redacted]</p>"
+                    )
+                }
+                for email in ["sent@b.io", "failed@b.io", "retried@b.io", "local@b.io"] {
+                    _ = try await store.createUser(newUser(email), welcomeMail: secretMail(to: email))
+                }
+                _ = try await store.createUser(newUser("plain@b.io"), welcomeMail: mail(to: "plain@b.io"))
+                let ids = Dictionary(uniqueKeysWithValues: try await store.pendingMails(limit: 10).map { ($0.to, $0.id) })
+                #expect(try await store.mails(limit: 10).allSatisfy { $0.textBody != "pw: [redacted]" }, "bodies as written")
+                try await store.recordDelivery(ofMail: try #require(ids["sent@b.io"]), .sent, redacting: true)
+                try await store.recordDelivery(ofMail: try #require(ids["failed@b.io"]), .failed, redacting: true)
+                try await store.recordDelivery(
+                    ofMail: try #require(ids["retried@b.io"]), .retry(at: .now()), redacting: true
+                )
+                try await store.recordDelivery(ofMail: try #require(ids["local@b.io"]), .sent, redacting: false)
+                try await store.recordDelivery(ofMail: try #require(ids["plain@b.io"]), .sent, redacting: true)
+            }
+            try await fixture.withStore { store in
+                let byAddress = Dictionary(uniqueKeysWithValues: try await store.mails(limit: 10).map { ($0.to, $0) })
+                for email in ["sent@b.io", "failed@b.io"] {
+                    #expect(byAddress[email]?.textBody == "pw: [redacted]", "\(email)")
+                    #expect(byAddress[email]?.htmlBody == "<p>[redacted]</p>", "\(email)")
+                }
+                #expect(byAddress["retried@b.io"]?.textBody == "pw: s3cret", "still to deliver: the body stays")
+                #expect(byAddress["local@b.io"]?.textBody == "pw: s3cret", "not redacting (the local mailer)")
+                #expect(byAddress["plain@b.io"]?.textBody == "pw", "no redacted copy: the body stays")
+                #expect(byAddress["plain@b.io"]?.status == .sent)
             }
         }
     }
@@ -318,7 +393,7 @@ struct StoreConformanceTests {
     @Test(arguments: StoreBackend.all)
     func migrationsAreVersionedAndRunOnce(backend: StoreBackend) async throws {
         try await StoreFixture.with(backend) { fixture in
-            let all = backend == .postgres ? PostgresMigrations.all.map(\.name) : ["001_initial_schema"]
+            let all = backend == .postgres ? PostgresMigrations.all.map(\.name) : SQLiteMigrations.migrator.migrations
             #expect(try await fixture.migrate() == all)
             #expect(try await fixture.migrate().isEmpty)
             try await fixture.withStore { store in

@@ -1,3 +1,4 @@
+import Broker
 import Hummingbird
 import Store
 
@@ -7,6 +8,8 @@ struct UsersController {
     let hasher: PasswordHasher
     let limiter: AddressRateLimiter
     let configuration: GatewayConfiguration
+    /// Told when a welcome mail was written, so that its mailer sends it at once.
+    let broker: BrokerRoot
 
     /// The longest accepted name, subname, email or job.
     static let maxFieldLength = 255
@@ -42,6 +45,7 @@ struct UsersController {
             NewUser(name: name, subname: subname, email: email, job: job, passwordHash: hash),
             welcomeMail: WelcomeMail.make(to: email, name: name, password: password, from: configuration.mailFrom)
         )
+        broker.mailWritten()
         return try Payloads.response(Payloads.UserBody(user, password: password), status: .created)
     }
 

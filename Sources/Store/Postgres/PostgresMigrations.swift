@@ -248,6 +248,18 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        // Retries on a schedule that survives restarts (`next_attempt_at`, microseconds; due when not in the
+        // future), and the copies of the bodies to keep once a mail left the outbox (NULL: keep the body).
+        Migration(
+            name: "003_mail_schedule_and_redaction",
+            statements: [
+                "ALTER TABLE mails ADD COLUMN next_attempt_at BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE mails ADD COLUMN redacted_text_body TEXT",
+                "ALTER TABLE mails ADD COLUMN redacted_html_body TEXT",
+                "UPDATE mails SET next_attempt_at = inserted_at",
+                "CREATE INDEX mails_due ON mails(next_attempt_at) WHERE status = 'pending'",
+            ]
+        ),
     ]
 
     /// Applies every migration not yet recorded, all in one transaction under ``lockKey``.

@@ -11,7 +11,7 @@ extension PostgresStore {
     /// The columns ``decodeMessage(_:)`` reads, in order.
     static let messageColumns = "id, conversation_id, sender_id, content, inserted_at, client_id"
     /// The columns ``decodeMail(_:)`` reads, in order.
-    static let mailColumns = "id, recipient, sender, subject, text_body, html_body, status, attempts, inserted_at"
+    static let mailColumns = "id, recipient, sender, subject, text_body, html_body, status, attempts, inserted_at, next_attempt_at"
 
     /// A user row of ``userColumns``.
     static func decodeUser(_ row: PostgresRow) throws -> User {
@@ -49,13 +49,13 @@ extension PostgresStore {
 
     /// A mail row of ``mailColumns``.
     static func decodeMail(_ row: PostgresRow) throws -> Mail {
-        let (id, to, from, subject, textBody, htmlBody, status, attempts, insertedAt) = try row.decode(
-            (Int64, String, String, String, String, String, String, Int, Int64).self
+        let (id, to, from, subject, textBody, htmlBody, status, attempts, insertedAt, nextAttemptAt) = try row.decode(
+            (Int64, String, String, String, String, String, String, Int, Int64, Int64).self
         )
         return Mail(
             id: id, to: to, from: from, subject: subject, textBody: textBody, htmlBody: htmlBody,
             status: Mail.Status(rawValue: status) ?? .pending, attempts: attempts,
-            insertedAt: Timestamp(microseconds: insertedAt)
+            insertedAt: Timestamp(microseconds: insertedAt), nextAttemptAt: Timestamp(microseconds: nextAttemptAt)
         )
     }
 }

@@ -1,6 +1,7 @@
 import PostgresNIO
 
-/// Users, revoked tokens and the mail outbox: one statement or one short transaction each, through the pool.
+/// Users and revoked tokens (the welcome mail is written with its user; the outbox is in `+Mails`): one
+/// statement or one short transaction each, through the pool.
 extension PostgresStore {
     /// Stores the user and its welcome mail in one transaction.
     func createUser(_ user: NewUser, welcomeMail: NewMail) async throws -> User {
@@ -21,9 +22,13 @@ extension PostgresStore {
             guard let inserted else { throw StoreError.failed(operation: "createUser", message: "no id returned") }
             try await connection.query(
                 """
-                INSERT INTO mails (user_id, recipient, sender, subject, text_body, html_body, inserted_at)
+                INSERT INTO mails (
+                    user_id, recipient, sender, subject, text_body, html_body, redacted_text_body, redacted_html_body,
+                    inserted_at, next_attempt_at
+                )
                 VALUES (\(inserted), \(welcomeMail.to), \(welcomeMail.from), \(welcomeMail.subject),
-                        \(welcomeMail.textBody), \(welcomeMail.htmlBody), \(now.microseconds))
+                        \(welcomeMail.textBody), \(welcomeMail.htmlBody), \(welcomeMail.redactedTextBody),
+                        \(welcomeMail.redactedHTMLBody), \(now.microseconds), \(now.microseconds))
                 """,
                 logger: logger
             )
@@ -95,36 +100,5 @@ extension PostgresStore {
             "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = \(id))",
             { try $0.decode(Bool.self) }
         ).first ?? false
-    }
-
-    /// Outbox entries still to deliver, oldest first.
-    func pendingMails(limit: Int) async throws -> [Mail] {
-        try await fetch(
-            "pendingMails",
-            """
-            SELECT \(unescaped: Self.mailColumns) FROM mails WHERE status = 'pending' ORDER BY id LIMIT \(Int64(limit))
-            """,
-            Self.decodeMail
-        )
-    }
-
-    /// Marks a mail delivered, or counts a failed attempt (and gives up at `failed`).
-    func recordDelivery(ofMail id: Int64, status: Mail.Status) async throws {
-        let query: PostgresQuery =
-            switch status {
-            case .sent: "UPDATE mails SET status = 'sent', sent_at = \(Timestamp.now().microseconds) WHERE id = \(id)"
-            case .pending: "UPDATE mails SET attempts = attempts + 1 WHERE id = \(id)"
-            case .failed: "UPDATE mails SET status = 'failed', attempts = attempts + 1 WHERE id = \(id)"
-            }
-        try await execute("recordDelivery", query)
-    }
-
-    /// Every mail, newest first.
-    func mails(limit: Int) async throws -> [Mail] {
-        try await fetch(
-            "mails",
-            "SELECT \(unescaped: Self.mailColumns) FROM mails ORDER BY id DESC LIMIT \(Int64(limit))",
-            Self.decodeMail
-        )
     }
 }

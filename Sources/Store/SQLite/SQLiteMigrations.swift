@@ -70,6 +70,19 @@ enum SQLiteMigrations {
                     """
             )
         }
+        // Retries on a schedule that survives restarts (`next_attempt_at`, microseconds; due when not in the
+        // future), and the copies of the bodies to keep once a mail left the outbox (NULL: keep the body).
+        migrator.registerMigration("002_mail_schedule_and_redaction") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE mails ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE mails ADD COLUMN redacted_text_body TEXT;
+                    ALTER TABLE mails ADD COLUMN redacted_html_body TEXT;
+                    UPDATE mails SET next_attempt_at = inserted_at;
+                    CREATE INDEX mails_due ON mails(next_attempt_at) WHERE status = 'pending';
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -6,7 +6,7 @@ extension SQLiteStore {
     static let conversationColumns =
         "id, sender_id, recipient_id, status, inserted_at, last_message_id, sender_last_read_id, recipient_last_read_id"
     static let messageColumns = "id, conversation_id, sender_id, content, inserted_at, client_id"
-    static let mailColumns = "id, recipient, sender, subject, text_body, html_body, status, attempts, inserted_at"
+    static let mailColumns = "id, recipient, sender, subject, text_body, html_body, status, attempts, inserted_at, next_attempt_at"
 
     static func decodeUser(_ row: Row) -> User {
         User(
@@ -39,7 +39,8 @@ extension SQLiteStore {
             id: row["id"], to: row["recipient"], from: row["sender"], subject: row["subject"],
             textBody: row["text_body"], htmlBody: row["html_body"],
             status: Mail.Status(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
-            insertedAt: Timestamp(microseconds: row["inserted_at"])
+            insertedAt: Timestamp(microseconds: row["inserted_at"]),
+            nextAttemptAt: Timestamp(microseconds: row["next_attempt_at"])
         )
     }
 }

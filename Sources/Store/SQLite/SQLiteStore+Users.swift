@@ -1,6 +1,6 @@
 import GRDB
 
-/// Users, revoked tokens and the mail outbox.
+/// Users and revoked tokens (the welcome mail is written with its user; the outbox is in `+Mails`).
 extension SQLiteStore {
     func createUser(_ user: NewUser, welcomeMail: NewMail) async throws -> User {
         try await write { db in
@@ -21,12 +21,16 @@ extension SQLiteStore {
             let id = UserID(db.lastInsertedRowID)
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO mails (user_id, recipient, sender, subject, text_body, html_body, inserted_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO mails (
+                        user_id, recipient, sender, subject, text_body, html_body, redacted_text_body,
+                        redacted_html_body, inserted_at, next_attempt_at
+                    )
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 id.rawValue, welcomeMail.to, welcomeMail.from, welcomeMail.subject, welcomeMail.textBody,
-                welcomeMail.htmlBody, now.microseconds,
+                welcomeMail.htmlBody, welcomeMail.redactedTextBody, welcomeMail.redactedHTMLBody, now.microseconds,
+                now.microseconds,
             ])
             return User(
                 id: id, name: user.name, subname: user.subname, email: user.email, job: user.job,
@@ -84,40 +88,6 @@ extension SQLiteStore {
         try await read("isTokenRevoked") { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)", arguments: [id])
                 ?? false
-        }
-    }
-
-    func pendingMails(limit: Int) async throws -> [Mail] {
-        try await read("pendingMails") { db in
-            try Row.fetchAll(
-                db, sql: "SELECT \(Self.mailColumns) FROM mails WHERE status = 'pending' ORDER BY id LIMIT ?",
-                arguments: [limit]
-            ).map(Self.decodeMail)
-        }
-    }
-
-    func recordDelivery(ofMail id: Int64, status: Mail.Status) async throws {
-        try await write { db in
-            switch status {
-            case .sent:
-                try db.execute(
-                    sql: "UPDATE mails SET status = 'sent', sent_at = ? WHERE id = ?",
-                    arguments: [Timestamp.now().microseconds, id]
-                )
-            case .pending:
-                try db.execute(sql: "UPDATE mails SET attempts = attempts + 1 WHERE id = ?", arguments: [id])
-            case .failed:
-                try db.execute(
-                    sql: "UPDATE mails SET status = 'failed', attempts = attempts + 1 WHERE id = ?", arguments: [id]
-                )
-            }
-        }
-    }
-
-    func mails(limit: Int) async throws -> [Mail] {
-        try await read("mails") { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.mailColumns) FROM mails ORDER BY id DESC LIMIT ?", arguments: [limit])
-                .map(Self.decodeMail)
         }
     }
 }
