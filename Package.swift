@@ -2,9 +2,14 @@
 import PackageDescription
 
 /// Settings shared by every target: Swift 6 language mode (the default for tools 6.1) and explicit existentials.
-let swiftSettings: [SwiftSetting] = [
+var swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
+// The ThreadSanitizer build (`BROKER_TSAN=1 swift build --sanitize=thread`) swaps `Locked` for a lock the
+// sanitizer can see (Sources/Store/Locked.swift).
+if Context.environment["BROKER_TSAN"] != nil {
+    swiftSettings.append(.define("BROKER_TSAN"))
+}
 
 let package = Package(
     name: "broker",

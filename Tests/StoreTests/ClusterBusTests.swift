@@ -223,7 +223,7 @@ struct ClusterBusTests {
 
 /// Notifications received by a test listener.
 private final class FeedLog: Sendable {
-    private let log = Mutex<[ClusterNotification]>([])
+    private let log = Locked<[ClusterNotification]>([])
 
     func append(_ notification: ClusterNotification) { log.withLock { $0.append(notification) } }
     var count: Int { log.withLock { $0.count } }

@@ -157,7 +157,7 @@ struct PostgresTLSTests {
     /// Whether each of the store's cluster listener sessions (found by its `application_name` in this
     /// database) is encrypted, seen from the store's pool while the listener listens.
     private static func listenerSessions(of store: PostgresStore) async throws -> [Bool] {
-        let seen = Mutex<[Bool]?>(nil)
+        let seen = Locked<[Bool]?>(nil)
         do {
             try await store.bus.listen(
                 ready: {

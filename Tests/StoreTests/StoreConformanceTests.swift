@@ -278,7 +278,7 @@ struct StoreConformanceTests {
                 let count = 100
                 let answers = try await withCheckedThrowingContinuation {
                     (continuation: CheckedContinuation<[(onLoop: Bool, ids: [MessageID])], any Error>) in
-                    let collected = Mutex<[(onLoop: Bool, ids: [MessageID])]>([])
+                    let collected = Locked<[(onLoop: Bool, ids: [MessageID])]>([])
                     for index in 0..<count {
                         let draft = NewMessage(
                             conversationID: conversation.id, senderID: index % 2 == 0 ? a.id : b.id, content: "s\(index)",
@@ -861,7 +861,7 @@ struct StoreConformanceTests {
 
 /// A flag one task sets and another polls.
 final class StopFlag: Sendable {
-    private let value = Mutex(false)
+    private let value = Locked(false)
     /// Sets the flag.
     func set() { value.withLock { $0 = true } }
     /// Whether the flag is set.

@@ -22,7 +22,7 @@ package final class LocalPresenceQueue: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// An empty queue.
     package init() {}

@@ -105,9 +105,9 @@ package actor ConversationDirectory {
 
 /// The actor made before its child spec, handed out by the spec's first start only.
 private final class FirstStart: Sendable {
-    private let value: Mutex<ConversationActor?>
+    private let value: Locked<ConversationActor?>
 
-    init(_ actor: ConversationActor) { value = Mutex(actor) }
+    init(_ actor: ConversationActor) { value = Locked(actor) }
 
     func take() -> ConversationActor? {
         value.withLock { value in
@@ -146,7 +146,7 @@ package final class ConversationHandles: Sendable {
 
     /// The most conversations remembered; past it the cache starts over (a socket rarely sends to many).
     private static let capacity = 64
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// An empty cache.
     package init() {}

@@ -4,7 +4,7 @@ import Store
 /// Test hook: makes the next batch of chosen conversations fail as a crash would, so tests can prove that the
 /// supervisor restarts the actor and the next message goes through. Absent in production wiring.
 package final class FaultInjection: Sendable {
-    private let armed = Mutex<[ConversationID: Int]>([:])
+    private let armed = Locked<[ConversationID: Int]>([:])
 
     /// No faults armed.
     package init() {}

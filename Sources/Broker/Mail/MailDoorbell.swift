@@ -1,3 +1,4 @@
+import Store
 import Synchronization
 
 /// Wakes the Mailer when a mail was written, so that it can wait for the next due attempt instead of
@@ -11,7 +12,7 @@ package final class MailDoorbell: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates a doorbell nobody rang yet.
     package init() {}

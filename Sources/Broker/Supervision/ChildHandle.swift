@@ -1,3 +1,4 @@
+import Store
 import Synchronization
 
 /// One incarnation of a running child: runs it, stops it and kills it, so that a supervisor can
@@ -43,7 +44,7 @@ final class ChildHandle: Sendable {
     /// How the child is stopped.
     let shutdown: ShutdownPolicy
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let killSignal = Latch<Void>()
     private let exit = Latch<ExitReason>()
     private let onExit: @Sendable (ChildHandle, ExitReason) -> Void

@@ -1,3 +1,4 @@
+import Store
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -105,7 +106,7 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
     private let onEvent: (@Sendable (SupervisorEvent<ID>) -> Void)?
     private let events: AsyncStream<Event>
     private let eventContinuation: AsyncStream<Event>.Continuation
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let clock = ContinuousClock()
 
     /// Creates a dynamic supervisor with no children; children are started by
@@ -135,7 +136,7 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
         self.period = period
         self.logger = logger
         self.onEvent = onEvent
-        self.state = Mutex(State(intensity: RestartIntensity(maxRestarts: maxRestarts, period: period)))
+        self.state = Locked(State(intensity: RestartIntensity(maxRestarts: maxRestarts, period: period)))
         (self.events, self.eventContinuation) = AsyncStream.makeStream(of: Event.self)
     }
 

@@ -1,3 +1,4 @@
+import Store
 import Synchronization
 
 /// A value set once and awaited by any number of tasks, so that a supervisor can wait for a
@@ -11,7 +12,7 @@ final class Latch<Value: Sendable>: Sendable {
         var nextWaiterID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates an unset latch.
     init() {}

@@ -18,7 +18,7 @@ package actor UserActor {
     package nonisolated let eventLoop: any EventLoop
     private var sinks: [SocketID: any SocketSink] = [:]
     /// The attached sinks, for readers on other threads (the fan-out); written only by this actor.
-    private let published = Mutex<[any SocketSink]>([])
+    private let published = Locked<[any SocketSink]>([])
 
     /// Runs the actor's jobs on its event loop.
     package nonisolated var unownedExecutor: UnownedSerialExecutor {

@@ -23,7 +23,7 @@ package actor UserDirectory {
     private let presence: LocalPresenceQueue?
     private let loops: LoopRing
     /// The online actors, readable from any thread.
-    private let index = Mutex<[UserID: UserActor]>([:])
+    private let index = Locked<[UserID: UserActor]>([:])
     private let changes = Atomic<UInt64>(0)
 
     /// An empty directory whose actors run on `loops`.

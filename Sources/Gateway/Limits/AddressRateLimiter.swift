@@ -1,3 +1,4 @@
+import Store
 import Synchronization
 
 /// Per-client-address token buckets for login and registration.
@@ -7,7 +8,7 @@ import Synchronization
 package final class AddressRateLimiter: Sendable {
     private let rate: Double
     private let burst: Int
-    private let buckets = Mutex<[String: TokenBucket<ContinuousClock.Instant>]>([:])
+    private let buckets = Locked<[String: TokenBucket<ContinuousClock.Instant>]>([:])
     private let pruneThreshold = 10_000
 
     /// Creates a limiter allowing `rate` requests a second per address with bursts of `burst`.

@@ -48,13 +48,13 @@ final class Connection: Sendable {
         var roomWaiter: CheckedContinuation<Void, Never>?
     }
 
-    private let outbound: Mutex<Outbound>
-    private let inbound = Mutex(InboundQueue<PhoenixMessage>())
+    private let outbound: Locked<Outbound>
+    private let inbound = Locked(InboundQueue<PhoenixMessage>())
     private let activity = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
     /// The topics joined; written only by the inbound task, read by the event loop's send path.
-    let joins = Mutex(JoinTable<RoomSubscription, ConversationSubscription>())
+    let joins = Locked(JoinTable<RoomSubscription, ConversationSubscription>())
     /// The per-socket send rate limit.
-    let sendBucket: Mutex<TokenBucket<ContinuousClock.Instant>>
+    let sendBucket: Locked<TokenBucket<ContinuousClock.Instant>>
     /// Sends handed to conversations and not answered yet, at most ``maxSendsInFlight``: past it, frames
     /// wait in the inbound queue (which pauses reading when long) until replies come back.
     let sendsInFlight = Atomic<Int>(0)
@@ -73,10 +73,10 @@ final class Connection: Sendable {
         self.broker = broker
         self.store = store
         self.registry = registry
-        self.sendBucket = Mutex(TokenBucket(rate: configuration.sendRate, burst: configuration.sendBurst, now: .now))
+        self.sendBucket = Locked(TokenBucket(rate: configuration.sendRate, burst: configuration.sendBurst, now: .now))
         self.configuration = configuration
         self.maxMessageLength = maxMessageLength
-        self.outbound = Mutex(Outbound(queue: OutboundQueue(limit: configuration.outboundQueue)))
+        self.outbound = Locked(Outbound(queue: OutboundQueue(limit: configuration.outboundQueue)))
         var logger = logger
         logger[metadataKey: "broker.user_id"] = "\(user.id)"
         self.logger = logger

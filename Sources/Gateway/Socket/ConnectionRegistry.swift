@@ -8,10 +8,10 @@ import Synchronization
 /// Every open socket of this node, for the sweeps that need them all: idle timeout now; token expiry and
 /// draining later. Touched on connect and disconnect only, never per message.
 package final class ConnectionRegistry: ClusterSocketControl {
-    private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
+    private let connections = Locked<[ObjectIdentifier: Connection]>([:])
     /// Socket slots taken per user: one per admitted upgrade, from admission until its channel closes, so
     /// simultaneous upgrades cannot pass the per-user limit together.
-    private let slots = Mutex<[UserID: Int]>([:])
+    private let slots = Locked<[UserID: Int]>([:])
 
     /// An empty registry.
     package init() {}

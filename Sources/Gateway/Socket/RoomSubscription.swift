@@ -8,12 +8,12 @@ import Synchronization
 final class RoomSubscription: SocketSink, Joined {
     let connection: Connection
     let joinRef: String?
-    private let gate: Mutex<RecoveryGate>
+    private let gate: Locked<RecoveryGate>
 
     init(connection: Connection, joinRef: String?, buffering: Bool, bufferLimit: Int) {
         self.connection = connection
         self.joinRef = joinRef
-        self.gate = Mutex(RecoveryGate(user: connection.user.id, buffering: buffering, bufferLimit: bufferLimit))
+        self.gate = Locked(RecoveryGate(user: connection.user.id, buffering: buffering, bufferLimit: bufferLimit))
     }
 
     var socketID: SocketID { connection.socketID }

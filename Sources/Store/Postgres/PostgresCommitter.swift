@@ -69,7 +69,7 @@ struct PostgresCommitter: BatchCommitter {
 
 /// A result handed from a task to a waiting thread.
 private final class ResultBox<T: Sendable>: Sendable {
-    private let value = Mutex<Result<T, any Error>?>(nil)
+    private let value = Locked<Result<T, any Error>?>(nil)
 
     func set(_ result: Result<T, any Error>) { value.withLock { $0 = result } }
 

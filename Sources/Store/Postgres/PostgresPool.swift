@@ -192,7 +192,7 @@ private final class ConnectionAttempt<T: Sendable>: Sendable {
     }
 
     /// The state, behind a lock.
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates an attempt with nothing known yet.
     init() {}

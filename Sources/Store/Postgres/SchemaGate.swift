@@ -19,7 +19,7 @@ final class SchemaGate: Sendable {
     }
 
     /// The gate's state, behind an uncontended lock.
-    private let state = Mutex<State>(.pending(waiting: [:], nextTicket: 0))
+    private let state = Locked<State>(.pending(waiting: [:], nextTicket: 0))
 
     /// Creates a gate that holds callers back until ``open()``.
     init() {}

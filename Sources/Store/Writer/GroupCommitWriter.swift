@@ -77,7 +77,7 @@ final class GroupCommitWriter<Committer: BatchCommitter>: Sendable {
     private let maxBatchSize: Int
     private let commitDelay: Duration
     private let committer: Committer
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Where the thread sleeps; `true` once there is something to look at.
     private let signal = ConditionLock(value: false)
 

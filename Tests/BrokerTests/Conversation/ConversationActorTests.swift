@@ -12,7 +12,7 @@ import Testing
 final class RecordingSink: SocketSink {
     let socketID = SocketID.next()
     let eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
-    private let pushes = Mutex<[String]>([])
+    private let pushes = Locked<[String]>([])
     private let capacity: Int
 
     init(capacity: Int = .max) { self.capacity = capacity }

@@ -9,12 +9,12 @@ import Testing
 
 /// An adapter that fails the first `failures` deliveries (for now, or for good) and records the rest.
 final class FlakyAdapter: MailAdapter {
-    private let state: Mutex<(failuresLeft: Int, attempts: Int, delivered: [String])>
+    private let state: Locked<(failuresLeft: Int, attempts: Int, delivered: [String])>
     private let failure: MailDeliveryError?
     let redactsAfterDelivery: Bool
 
     init(failures: Int, failure: MailDeliveryError? = nil, redacts: Bool = false) {
-        state = Mutex((failures, 0, []))
+        state = Locked((failures, 0, []))
         self.failure = failure
         redactsAfterDelivery = redacts
     }
@@ -69,7 +69,7 @@ struct MailerTests {
     }
 
     /// Waits (polling the store) until the first mail has the status.
-    func waitForStatus(_ status: Mail.Status, in store: any Store, within limit: Duration = .seconds(10)) async throws -> Bool {
+    func waitForStatus(_ status: Mail.Status, in store: any Store, within limit: Duration = .seconds(30)) async throws -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if try await store.mails(limit: 1).first?.status == status { return true }

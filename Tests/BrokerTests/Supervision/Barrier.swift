@@ -1,3 +1,4 @@
+import Store
 import Synchronization
 
 /// Opens once a number of parties have arrived, so that tests wait on facts instead of sleeping.
@@ -13,11 +14,11 @@ final class Barrier: Sendable {
         var nextWaiterID = 0
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// Creates a barrier that opens after `parties` calls to ``arrive()``.
     init(parties: Int) {
-        self.state = Mutex(State(remaining: parties))
+        self.state = Locked(State(remaining: parties))
     }
 
     /// Counts one party in and opens the barrier after the last one.

@@ -1,3 +1,4 @@
+import Store
 import Logging
 import Synchronization
 
@@ -15,7 +16,7 @@ struct RecordingLogHandler: LogHandler {
 
     /// Where the entries of every copy of the handler go.
     final class Store: Sendable {
-        private let records = Mutex<[Record]>([])
+        private let records = Locked<[Record]>([])
 
         /// Every entry logged so far, in order.
         var all: [Record] {

@@ -1,3 +1,4 @@
+import Store
 import Broker
 import Synchronization
 import Testing
@@ -57,7 +58,7 @@ final class TestChildren: Sendable {
         var running: [String: Barrier] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Everything the children went through, in order.
     var journal: [Entry] {

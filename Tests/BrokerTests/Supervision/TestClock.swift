@@ -1,3 +1,4 @@
+import Store
 import Synchronization
 
 /// A clock that moves only when a test advances it, so that time-based logic such as
@@ -35,7 +36,7 @@ final class TestClock: Clock, Sendable {
         var nextSleeperID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// The current instant, which changes only through ``advance(by:)``.
     var now: Instant {
