@@ -76,7 +76,8 @@ final class GroupCommitWriter<Committer: BatchCommitter>: Sendable {
     private let capacity: Int
     private let maxBatchSize: Int
     private let commitDelay: Duration
-    private let committer: Committer
+    /// Commits each batch; its loop, when it has one, is run by the writer's owner.
+    let committer: Committer
     private let state = Mutex(State())
     /// Where the thread sleeps; `true` once there is something to look at.
     private let signal = ConditionLock(value: false)
