@@ -89,7 +89,8 @@ struct ClusterOutbox {
 
     /// Takes the next event to publish, with the run of `on` or `off` events after it merged in.
     mutating func next() -> Next {
-        guard var (event, attempts) = queue.popFirst() else { return isStopping ? .finished : .wait }
+        guard let (first, attempts) = queue.popFirst() else { return isStopping ? .finished : .wait }
+        var event = first
         if event.k == .online || event.k == .offline {
             while let following = queue.first, following.event.k == event.k, (event.u?.count ?? 0) < maxMergedUsers {
                 event.u = (event.u ?? []) + (following.event.u ?? [])

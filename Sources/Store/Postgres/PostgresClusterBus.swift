@@ -157,11 +157,11 @@ extension PostgresClusterBus {
     /// case is bounded by the other side of the rule, the bridge's lag check, once it runs again.
     enum KeepAlive {
         /// Seconds of silence before the first probe.
-        static let idle: CInt = 10
+        static let idle = 10
         /// Seconds between probes.
-        static let interval: CInt = 5
+        static let interval = 5
         /// Unanswered probes before the connection is dead.
-        static let count: CInt = 3
+        static let count = 3
     }
 
     /// The server's side of the keepalive (session settings sent at start-up, as `SET` would).

@@ -49,9 +49,12 @@ struct ClusterMembershipTests {
         #expect(first.presence.isEmpty)  // online on b already
         let second = membership.localOnline(UserID(2), at: Timestamp(microseconds: 9))
         #expect(second.presence == [.joined(UserID(2), Timestamp(microseconds: 9))])
-        #expect(membership.localOffline(UserID(1)).presence.isEmpty)  // still on b
-        #expect(membership.localOffline(UserID(2)).presence == [.left(UserID(2))])
-        #expect(membership.localOffline(UserID(2)).isEmpty)  // not online here any more
+        let result1 = membership.localOffline(UserID(1))
+        #expect(result1.presence.isEmpty)  // still on b
+        let result2 = membership.localOffline(UserID(2))
+        #expect(result2.presence == [.left(UserID(2))])
+        let result3 = membership.localOffline(UserID(2))
+        #expect(result3.isEmpty)  // not online here any more
     }
 
     @Test func helloIsAnsweredWithTheStateAndTheNodeIsNoted() {
@@ -68,7 +71,8 @@ struct ClusterMembershipTests {
         var first = event(.state, from: "bbbb", users: [[2, 1], [3, 4]])
         first.p = 0
         first.last = false
-        #expect(membership.handle(first, at: clock.now).presence.isEmpty)  // not complete yet
+        let result4 = membership.handle(first, at: clock.now)
+        #expect(result4.presence.isEmpty)  // not complete yet
         var second = event(.state, from: "bbbb", users: [[5, 6]])
         second.p = 1
         second.last = true
@@ -97,7 +101,8 @@ struct ClusterMembershipTests {
         for _ in 0..<5 {
             clock.advance(by: .seconds(1))
             _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)  // own beats come back; b is silent
-            #expect(membership.expireSilentNodes(at: clock.now).isEmpty)
+            let result5 = membership.expireSilentNodes(at: clock.now)
+            #expect(result5.isEmpty)
         }
         clock.advance(by: .milliseconds(1_500))
         _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)
@@ -111,13 +116,15 @@ struct ClusterMembershipTests {
         var membership = makeMembership()
         _ = membership.handle(event(.hello, from: "bbbb", name: "b"), at: clock.now)
         clock.advance(by: .seconds(10))
-        #expect(membership.expireSilentNodes(at: clock.now).isEmpty)  // not listening: no judgement
+        let result6 = membership.expireSilentNodes(at: clock.now)
+        #expect(result6.isEmpty)  // not listening: no judgement
         _ = membership.listened(at: clock.now)
         for _ in 0..<10 {
             clock.advance(by: .seconds(1))
             _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)
             _ = membership.handle(event(.beat, from: "bbbb"), at: clock.now)
-            #expect(membership.expireSilentNodes(at: clock.now).isEmpty)
+            let result7 = membership.expireSilentNodes(at: clock.now)
+            #expect(result7.isEmpty)
         }
         #expect(membership.remote["bbbb"] != nil)
     }
@@ -125,8 +132,10 @@ struct ClusterMembershipTests {
     @Test func aFrozenNodeDoesNotDropTheOthersWhenItsOwnBeatsStoppedToo() {
         var membership = listeningWithPeer(users: [1])
         clock.advance(by: .seconds(20))  // SIGSTOP: nothing came back, from anyone
-        #expect(membership.expireSilentNodes(at: clock.now).isEmpty)
-        #expect(membership.checkListener(at: clock.now) == .reconnect(.ownBeatsLost))
+        let result8 = membership.expireSilentNodes(at: clock.now)
+        #expect(result8.isEmpty)
+        let result9 = membership.checkListener(at: clock.now)
+        #expect(result9 == .reconnect(.ownBeatsLost))
     }
 
     @Test func anUnknownBeatingNodeMakesThisOneAskForEveryonesState() {
@@ -136,32 +145,40 @@ struct ClusterMembershipTests {
         let effects = membership.handle(event(.beat, from: "cccc", name: "c"), at: clock.now)
         #expect(effects.publish.map(\.k) == [.hello])
         #expect(effects.notices == [.joined(name: "c")])
-        #expect(membership.handle(event(.beat, from: "cccc", name: "c"), at: clock.now).isEmpty)
+        let result10 = membership.handle(event(.beat, from: "cccc", name: "c"), at: clock.now)
+        #expect(result10.isEmpty)
     }
 
     @Test func theListenerBeatsWhileItsOwnBeatsComeBack() {
         var membership = makeMembership()
-        #expect(membership.checkListener(at: clock.now) == .idle)
+        let result11 = membership.checkListener(at: clock.now)
+        #expect(result11 == .idle)
         _ = membership.listened(at: clock.now)
         for _ in 0..<10 {
             clock.advance(by: .seconds(1))
-            #expect(membership.checkListener(at: clock.now) == .beat(sendState: false))
+            let result12 = membership.checkListener(at: clock.now)
+            #expect(result12 == .beat(sendState: false))
             _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)
         }
         membership.presenceLost()
-        #expect(membership.checkListener(at: clock.now) == .beat(sendState: true))
-        #expect(membership.checkListener(at: clock.now) == .beat(sendState: false))
+        let result13 = membership.checkListener(at: clock.now)
+        #expect(result13 == .beat(sendState: true))
+        let result14 = membership.checkListener(at: clock.now)
+        #expect(result14 == .beat(sendState: false))
     }
 
     @Test func aListenerWhoseOwnBeatsStopComingBackForTheTimeoutReconnects() {
         var membership = makeMembership()
         _ = membership.listened(at: clock.now)
         clock.advance(by: .seconds(5))
-        #expect(membership.checkListener(at: clock.now) == .beat(sendState: false))
+        let result15 = membership.checkListener(at: clock.now)
+        #expect(result15 == .beat(sendState: false))
         clock.advance(by: .milliseconds(1))
-        #expect(membership.checkListener(at: clock.now) == .reconnect(.ownBeatsLost))
+        let result16 = membership.checkListener(at: clock.now)
+        #expect(result16 == .reconnect(.ownBeatsLost))
         membership.channelDown()
-        #expect(membership.checkListener(at: clock.now) == .idle)
+        let result17 = membership.checkListener(at: clock.now)
+        #expect(result17 == .idle)
     }
 
     @Test func aLaggingListenerLetsGoOnlyWhileTheNotificationQueueFills() {
@@ -169,14 +186,19 @@ struct ClusterMembershipTests {
         _ = membership.listened(at: clock.now)
         clock.advance(by: .seconds(2))
         #expect(!membership.isLagging(at: clock.now))
-        #expect(membership.checkListener(at: clock.now, queueUsage: 0.9) == .beat(sendState: false))  // not late yet
+        let result18 = membership.checkListener(at: clock.now, queueUsage: 0.9)
+        #expect(result18 == .beat(sendState: false))  // not late yet
         clock.advance(by: .milliseconds(1_500))
         #expect(membership.isLagging(at: clock.now))
-        #expect(membership.checkListener(at: clock.now, queueUsage: 0.1) == .beat(sendState: false))  // late, queue fine
-        #expect(membership.checkListener(at: clock.now, queueUsage: nil) == .beat(sendState: false))  // unknown usage
-        #expect(membership.checkListener(at: clock.now, queueUsage: 0.3) == .reconnect(.queueFilling))
+        let result19 = membership.checkListener(at: clock.now, queueUsage: 0.1)
+        #expect(result19 == .beat(sendState: false))  // late, queue fine
+        let result20 = membership.checkListener(at: clock.now, queueUsage: nil)
+        #expect(result20 == .beat(sendState: false))  // unknown usage
+        let result21 = membership.checkListener(at: clock.now, queueUsage: 0.3)
+        #expect(result21 == .reconnect(.queueFilling))
         _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)  // caught up: no longer late
         #expect(!membership.isLagging(at: clock.now))
-        #expect(membership.checkListener(at: clock.now, queueUsage: 0.9) == .beat(sendState: false))
+        let result22 = membership.checkListener(at: clock.now, queueUsage: 0.9)
+        #expect(result22 == .beat(sendState: false))
     }
 }

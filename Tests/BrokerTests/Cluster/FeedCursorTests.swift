@@ -65,7 +65,8 @@ struct FeedCursorTests {
     @Test func theSendingSocketIsLeftOutByTheFeedOrByMemory() {
         var cursor = listening(at: 0)
         let runs = Runs()
-        #expect(cursor.wait(for: [(MessageID(1), SocketID(rawValue: 7))], since: clock.now, then: runs.waiter))
+        let result1 = cursor.wait(for: [(MessageID(1), SocketID(rawValue: 7))], since: clock.now, then: runs.waiter)
+        #expect(result1)
         #expect(cursor.sendingSocket(of: feed(1, socket: 3), fromThisNode: true) == SocketID(rawValue: 3))  // the feed says
         #expect(cursor.sendingSocket(of: feed(1), fromThisNode: true) == SocketID(rawValue: 7))  // catch-up: remembered
         #expect(cursor.sendingSocket(of: feed(1, socket: 3), fromThisNode: false) == SocketID(rawValue: 7))
@@ -76,9 +77,11 @@ struct FeedCursorTests {
         var cursor = listening(at: 10)
         let runs = Runs()
         let batch: [(id: MessageID, socket: SocketID?)] = [(MessageID(11), nil), (MessageID(13), nil)]
-        #expect(cursor.wait(for: batch, since: clock.now, then: runs.waiter))
+        let result2 = cursor.wait(for: batch, since: clock.now, then: runs.waiter)
+        #expect(result2)
         cursor.advance(to: MessageID(12))
-        #expect(cursor.releaseDelivered().isEmpty)
+        let result3 = cursor.releaseDelivered()
+        #expect(result3.isEmpty)
         cursor.advance(to: MessageID(13))
         let released = cursor.releaseDelivered()
         #expect(released.count == 1)
@@ -90,23 +93,32 @@ struct FeedCursorTests {
     @Test func nothingToWaitForWhenDeliveredAlreadyOrTheChannelIsDown() {
         var cursor = listening(at: 10)
         let runs = Runs()
-        #expect(!cursor.wait(for: [(MessageID(10), nil)], since: clock.now, then: runs.waiter))
+        let result4 = cursor.wait(for: [(MessageID(10), nil)], since: clock.now, then: runs.waiter)
+        #expect(!result4)
         var down = Cursor()
-        #expect(!down.wait(for: [(MessageID(1), nil)], since: clock.now, then: runs.waiter))  // never listened
-        #expect(cursor.wait(for: [(MessageID(11), nil)], since: clock.now, then: runs.waiter))
-        #expect(cursor.channelDown().count == 1)  // an outage ends every wait
-        #expect(!cursor.wait(for: [(MessageID(12), nil)], since: clock.now, then: runs.waiter))
+        let result5 = down.wait(for: [(MessageID(1), nil)], since: clock.now, then: runs.waiter)
+        #expect(!result5)  // never listened
+        let result6 = cursor.wait(for: [(MessageID(11), nil)], since: clock.now, then: runs.waiter)
+        #expect(result6)
+        let result7 = cursor.channelDown()
+        #expect(result7.count == 1)  // an outage ends every wait
+        let result8 = cursor.wait(for: [(MessageID(12), nil)], since: clock.now, then: runs.waiter)
+        #expect(!result8)
     }
 
     @Test func aWaitEndsAfterTheTimeoutAtTheLatest() {
         var cursor = listening(at: 10)
         let runs = Runs()
         let start = clock.now
-        #expect(cursor.wait(for: [(MessageID(20), nil)], since: start, then: runs.waiter))
+        let result9 = cursor.wait(for: [(MessageID(20), nil)], since: start, then: runs.waiter)
+        #expect(result9)
         clock.advance(by: .seconds(2))
-        #expect(cursor.wait(for: [(MessageID(21), nil)], since: clock.now, then: runs.waiter))
-        #expect(cursor.expireWaiters(olderThan: start).isEmpty)
-        #expect(cursor.expireWaiters(olderThan: start.advanced(by: .seconds(1))).count == 1)
+        let result10 = cursor.wait(for: [(MessageID(21), nil)], since: clock.now, then: runs.waiter)
+        #expect(result10)
+        let result11 = cursor.expireWaiters(olderThan: start)
+        #expect(result11.isEmpty)
+        let result12 = cursor.expireWaiters(olderThan: start.advanced(by: .seconds(1)))
+        #expect(result12.count == 1)
         #expect(cursor.waitingCount == 1)
     }
 
