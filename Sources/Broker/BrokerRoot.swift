@@ -240,7 +240,7 @@ struct IdleSweeper: SupervisedChild {
     func run() async throws {
         while true {
             do {
-                try await Task.sleep(for: interval)
+                try await Task.sleep(for: interval)  // the sweep's interval, not a wait for a condition
             } catch {
                 return
             }
