@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// Get-or-start is atomic (this actor creates the handle without suspending in between), so there is never
 /// more than one actor per conversation. A crashed actor is replaced by its supervisor's restart, which
-/// registers the fresh instance here; until then lookups wait for that change (at most a second), then answer
+/// registers the fresh instance here; until then lookups wait for that change (at most ``replacementWait``), then answer
 /// ``BrokerError/unavailable``.
 package actor ConversationDirectory {
     /// A child of the conversation supervisor: the conversation and which start of it this is.
@@ -22,6 +22,10 @@ package actor ConversationDirectory {
         var key: ChildKey
         var actor: ConversationActor
     }
+
+    /// The longest a lookup waits for a crashed actor's replacement. Generous: a loaded machine may take
+    /// seconds to restart one, and the wait ends on the replacement itself, not on this deadline.
+    static let replacementWait = Duration.seconds(5)
 
     private let makeActor: @Sendable (ConversationID) -> ConversationActor
     private var supervisor: DynamicSupervisor<ChildKey>?
@@ -48,7 +52,7 @@ package actor ConversationDirectory {
     /// The running actor of a conversation, started if needed.
     /// - Throws: ``BrokerError/unavailable`` while the conversation's actor restarts or the tree is down.
     package func actor(for id: ConversationID) async throws -> ConversationActor {
-        let deadline = ContinuousClock.now + .seconds(1)
+        let deadline = ContinuousClock.now + Self.replacementWait
         while let entry = entries[id] {
             if entry.actor.isRunning { return entry.actor }
             if givenUp.withLock({ $0.remove(entry.key) != nil }) {

@@ -49,12 +49,12 @@ struct ClusterMembershipTests {
         #expect(first.presence.isEmpty)  // online on b already
         let second = membership.localOnline(UserID(2), at: Timestamp(microseconds: 9))
         #expect(second.presence == [.joined(UserID(2), Timestamp(microseconds: 9))])
-        let result1 = membership.localOffline(UserID(1))
-        #expect(result1.presence.isEmpty)  // still on b
-        let result2 = membership.localOffline(UserID(2))
-        #expect(result2.presence == [.left(UserID(2))])
-        let result3 = membership.localOffline(UserID(2))
-        #expect(result3.isEmpty)  // not online here any more
+        let offline = membership.localOffline(UserID(1))
+        #expect(offline.presence.isEmpty)  // still on b
+        let offline2 = membership.localOffline(UserID(2))
+        #expect(offline2.presence == [.left(UserID(2))])
+        let offline3 = membership.localOffline(UserID(2))
+        #expect(offline3.isEmpty)  // not online here any more
     }
 
     @Test func helloIsAnsweredWithTheStateAndTheNodeIsNoted() {
@@ -71,8 +71,8 @@ struct ClusterMembershipTests {
         var first = event(.state, from: "bbbb", users: [[2, 1], [3, 4]])
         first.p = 0
         first.last = false
-        let result4 = membership.handle(first, at: clock.now)
-        #expect(result4.presence.isEmpty)  // not complete yet
+        let partial = membership.handle(first, at: clock.now)
+        #expect(partial.presence.isEmpty)  // not complete yet
         var second = event(.state, from: "bbbb", users: [[5, 6]])
         second.p = 1
         second.last = true
@@ -101,8 +101,8 @@ struct ClusterMembershipTests {
         for _ in 0..<5 {
             clock.advance(by: .seconds(1))
             _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)  // own beats come back; b is silent
-            let result5 = membership.expireSilentNodes(at: clock.now)
-            #expect(result5.isEmpty)
+            let expired = membership.expireSilentNodes(at: clock.now)
+            #expect(expired.isEmpty)
         }
         clock.advance(by: .milliseconds(1_500))
         _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)
@@ -116,15 +116,15 @@ struct ClusterMembershipTests {
         var membership = makeMembership()
         _ = membership.handle(event(.hello, from: "bbbb", name: "b"), at: clock.now)
         clock.advance(by: .seconds(10))
-        let result6 = membership.expireSilentNodes(at: clock.now)
-        #expect(result6.isEmpty)  // not listening: no judgement
+        let expired = membership.expireSilentNodes(at: clock.now)
+        #expect(expired.isEmpty)  // not listening: no judgement
         _ = membership.listened(at: clock.now)
         for _ in 0..<10 {
             clock.advance(by: .seconds(1))
             _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)
             _ = membership.handle(event(.beat, from: "bbbb"), at: clock.now)
-            let result7 = membership.expireSilentNodes(at: clock.now)
-            #expect(result7.isEmpty)
+            let expired2 = membership.expireSilentNodes(at: clock.now)
+            #expect(expired2.isEmpty)
         }
         #expect(membership.remote["bbbb"] != nil)
     }
@@ -132,10 +132,10 @@ struct ClusterMembershipTests {
     @Test func aFrozenNodeDoesNotDropTheOthersWhenItsOwnBeatsStoppedToo() {
         var membership = listeningWithPeer(users: [1])
         clock.advance(by: .seconds(20))  // SIGSTOP: nothing came back, from anyone
-        let result8 = membership.expireSilentNodes(at: clock.now)
-        #expect(result8.isEmpty)
-        let result9 = membership.checkListener(at: clock.now)
-        #expect(result9 == .reconnect(.ownBeatsLost))
+        let expired = membership.expireSilentNodes(at: clock.now)
+        #expect(expired.isEmpty)
+        let verdict = membership.checkListener(at: clock.now)
+        #expect(verdict == .reconnect(.ownBeatsLost))
     }
 
     @Test func anUnknownBeatingNodeMakesThisOneAskForEveryonesState() {
@@ -145,40 +145,40 @@ struct ClusterMembershipTests {
         let effects = membership.handle(event(.beat, from: "cccc", name: "c"), at: clock.now)
         #expect(effects.publish.map(\.k) == [.hello])
         #expect(effects.notices == [.joined(name: "c")])
-        let result10 = membership.handle(event(.beat, from: "cccc", name: "c"), at: clock.now)
-        #expect(result10.isEmpty)
+        let effects2 = membership.handle(event(.beat, from: "cccc", name: "c"), at: clock.now)
+        #expect(effects2.isEmpty)
     }
 
     @Test func theListenerBeatsWhileItsOwnBeatsComeBack() {
         var membership = makeMembership()
-        let result11 = membership.checkListener(at: clock.now)
-        #expect(result11 == .idle)
+        let verdict = membership.checkListener(at: clock.now)
+        #expect(verdict == .idle)
         _ = membership.listened(at: clock.now)
         for _ in 0..<10 {
             clock.advance(by: .seconds(1))
-            let result12 = membership.checkListener(at: clock.now)
-            #expect(result12 == .beat(sendState: false))
+            let verdict2 = membership.checkListener(at: clock.now)
+            #expect(verdict2 == .beat(sendState: false))
             _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)
         }
         membership.presenceLost()
-        let result13 = membership.checkListener(at: clock.now)
-        #expect(result13 == .beat(sendState: true))
-        let result14 = membership.checkListener(at: clock.now)
-        #expect(result14 == .beat(sendState: false))
+        let verdict3 = membership.checkListener(at: clock.now)
+        #expect(verdict3 == .beat(sendState: true))
+        let verdict4 = membership.checkListener(at: clock.now)
+        #expect(verdict4 == .beat(sendState: false))
     }
 
     @Test func aListenerWhoseOwnBeatsStopComingBackForTheTimeoutReconnects() {
         var membership = makeMembership()
         _ = membership.listened(at: clock.now)
         clock.advance(by: .seconds(5))
-        let result15 = membership.checkListener(at: clock.now)
-        #expect(result15 == .beat(sendState: false))
+        let verdict = membership.checkListener(at: clock.now)
+        #expect(verdict == .beat(sendState: false))
         clock.advance(by: .milliseconds(1))
-        let result16 = membership.checkListener(at: clock.now)
-        #expect(result16 == .reconnect(.ownBeatsLost))
+        let verdict2 = membership.checkListener(at: clock.now)
+        #expect(verdict2 == .reconnect(.ownBeatsLost))
         membership.channelDown()
-        let result17 = membership.checkListener(at: clock.now)
-        #expect(result17 == .idle)
+        let verdict3 = membership.checkListener(at: clock.now)
+        #expect(verdict3 == .idle)
     }
 
     @Test func aLaggingListenerLetsGoOnlyWhileTheNotificationQueueFills() {
@@ -186,19 +186,19 @@ struct ClusterMembershipTests {
         _ = membership.listened(at: clock.now)
         clock.advance(by: .seconds(2))
         #expect(!membership.isLagging(at: clock.now))
-        let result18 = membership.checkListener(at: clock.now, queueUsage: 0.9)
-        #expect(result18 == .beat(sendState: false))  // not late yet
+        let verdict = membership.checkListener(at: clock.now, queueUsage: 0.9)
+        #expect(verdict == .beat(sendState: false))  // not late yet
         clock.advance(by: .milliseconds(1_500))
         #expect(membership.isLagging(at: clock.now))
-        let result19 = membership.checkListener(at: clock.now, queueUsage: 0.1)
-        #expect(result19 == .beat(sendState: false))  // late, queue fine
-        let result20 = membership.checkListener(at: clock.now, queueUsage: nil)
-        #expect(result20 == .beat(sendState: false))  // unknown usage
-        let result21 = membership.checkListener(at: clock.now, queueUsage: 0.3)
-        #expect(result21 == .reconnect(.queueFilling))
+        let verdict2 = membership.checkListener(at: clock.now, queueUsage: 0.1)
+        #expect(verdict2 == .beat(sendState: false))  // late, queue fine
+        let verdict3 = membership.checkListener(at: clock.now, queueUsage: nil)
+        #expect(verdict3 == .beat(sendState: false))  // unknown usage
+        let verdict4 = membership.checkListener(at: clock.now, queueUsage: 0.3)
+        #expect(verdict4 == .reconnect(.queueFilling))
         _ = membership.handle(event(.beat, from: "aaaa"), at: clock.now)  // caught up: no longer late
         #expect(!membership.isLagging(at: clock.now))
-        let result22 = membership.checkListener(at: clock.now, queueUsage: 0.9)
-        #expect(result22 == .beat(sendState: false))
+        let verdict5 = membership.checkListener(at: clock.now, queueUsage: 0.9)
+        #expect(verdict5 == .beat(sendState: false))
     }
 }

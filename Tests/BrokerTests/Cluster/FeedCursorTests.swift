@@ -65,8 +65,8 @@ struct FeedCursorTests {
     @Test func theSendingSocketIsLeftOutByTheFeedOrByMemory() {
         var cursor = listening(at: 0)
         let runs = Runs()
-        let result1 = cursor.wait(for: [(MessageID(1), SocketID(rawValue: 7))], since: clock.now, then: runs.waiter)
-        #expect(result1)
+        let waiting = cursor.wait(for: [(MessageID(1), SocketID(rawValue: 7))], since: clock.now, then: runs.waiter)
+        #expect(waiting)
         #expect(cursor.sendingSocket(of: feed(1, socket: 3), fromThisNode: true) == SocketID(rawValue: 3))  // the feed says
         #expect(cursor.sendingSocket(of: feed(1), fromThisNode: true) == SocketID(rawValue: 7))  // catch-up: remembered
         #expect(cursor.sendingSocket(of: feed(1, socket: 3), fromThisNode: false) == SocketID(rawValue: 7))
@@ -77,11 +77,11 @@ struct FeedCursorTests {
         var cursor = listening(at: 10)
         let runs = Runs()
         let batch: [(id: MessageID, socket: SocketID?)] = [(MessageID(11), nil), (MessageID(13), nil)]
-        let result2 = cursor.wait(for: batch, since: clock.now, then: runs.waiter)
-        #expect(result2)
+        let waiting = cursor.wait(for: batch, since: clock.now, then: runs.waiter)
+        #expect(waiting)
         cursor.advance(to: MessageID(12))
-        let result3 = cursor.releaseDelivered()
-        #expect(result3.isEmpty)
+        let tooEarly = cursor.releaseDelivered()
+        #expect(tooEarly.isEmpty)
         cursor.advance(to: MessageID(13))
         let released = cursor.releaseDelivered()
         #expect(released.count == 1)
@@ -93,32 +93,32 @@ struct FeedCursorTests {
     @Test func nothingToWaitForWhenDeliveredAlreadyOrTheChannelIsDown() {
         var cursor = listening(at: 10)
         let runs = Runs()
-        let result4 = cursor.wait(for: [(MessageID(10), nil)], since: clock.now, then: runs.waiter)
-        #expect(!result4)
+        let waiting = cursor.wait(for: [(MessageID(10), nil)], since: clock.now, then: runs.waiter)
+        #expect(!waiting)
         var down = Cursor()
-        let result5 = down.wait(for: [(MessageID(1), nil)], since: clock.now, then: runs.waiter)
-        #expect(!result5)  // never listened
-        let result6 = cursor.wait(for: [(MessageID(11), nil)], since: clock.now, then: runs.waiter)
-        #expect(result6)
-        let result7 = cursor.channelDown()
-        #expect(result7.count == 1)  // an outage ends every wait
-        let result8 = cursor.wait(for: [(MessageID(12), nil)], since: clock.now, then: runs.waiter)
-        #expect(!result8)
+        let waiting2 = down.wait(for: [(MessageID(1), nil)], since: clock.now, then: runs.waiter)
+        #expect(!waiting2)  // never listened
+        let waiting3 = cursor.wait(for: [(MessageID(11), nil)], since: clock.now, then: runs.waiter)
+        #expect(waiting3)
+        let ended = cursor.channelDown()
+        #expect(ended.count == 1)  // an outage ends every wait
+        let waiting4 = cursor.wait(for: [(MessageID(12), nil)], since: clock.now, then: runs.waiter)
+        #expect(!waiting4)
     }
 
     @Test func aWaitEndsAfterTheTimeoutAtTheLatest() {
         var cursor = listening(at: 10)
         let runs = Runs()
         let start = clock.now
-        let result9 = cursor.wait(for: [(MessageID(20), nil)], since: start, then: runs.waiter)
-        #expect(result9)
+        let waiting = cursor.wait(for: [(MessageID(20), nil)], since: start, then: runs.waiter)
+        #expect(waiting)
         clock.advance(by: .seconds(2))
-        let result10 = cursor.wait(for: [(MessageID(21), nil)], since: clock.now, then: runs.waiter)
-        #expect(result10)
-        let result11 = cursor.expireWaiters(olderThan: start)
-        #expect(result11.isEmpty)
-        let result12 = cursor.expireWaiters(olderThan: start.advanced(by: .seconds(1)))
-        #expect(result12.count == 1)
+        let waiting2 = cursor.wait(for: [(MessageID(21), nil)], since: clock.now, then: runs.waiter)
+        #expect(waiting2)
+        let expired = cursor.expireWaiters(olderThan: start)
+        #expect(expired.isEmpty)
+        let expired2 = cursor.expireWaiters(olderThan: start.advanced(by: .seconds(1)))
+        #expect(expired2.count == 1)
         #expect(cursor.waitingCount == 1)
     }
 
