@@ -110,7 +110,7 @@ package final class BrokerRoot: Sendable {
                         maxRestartsPerChild: 3, maxRestarts: 1_000, period: .seconds(5), childOverflow: .removeChild,
                         logger: logger
                     ) { event in
-                        if case .gaveUp(let key) = event { Task { await conversations.forget(key) } }
+                        if case .gaveUp(let key) = event { conversations.supervisorGaveUp(on: key) }
                     }
                     await conversations.adopt(supervisor)
                     return supervisor
@@ -151,11 +151,7 @@ package final class BrokerRoot: Sendable {
     ) async throws -> [(UserID, Timestamp)] {
         // A node that cannot hear the others would leave gaps in live delivery. Right after start, or while the
         // channel reconnects, give it a moment rather than refusing at once (clients would only retry).
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !cluster.isListening {
-            guard ContinuousClock.now < deadline else { throw BrokerError.unavailable }
-            try await Task.sleep(for: .milliseconds(50))  // rare: start-up and outages only
-        }
+        guard await cluster.waitUntilListening(timeout: .seconds(5)) else { throw BrokerError.unavailable }
         let peers = try await store.conversations(of: user).map { $0.peer(of: user) }
         await users.attach(sink, for: user)  // the directory tells the bridge if the user came online
         var presence: [UserID: Timestamp] = [:]
@@ -235,7 +231,9 @@ package final class BrokerRoot: Sendable {
             break
         case .lookUp:
             // The first send of this socket to the conversation (or its actor was replaced): one directory hop;
-            // the socket's later sends to it wait in `handles`, in order.
+            // the socket's later sends to it wait in `handles`, in order. Unstructured on purpose, and short-lived:
+            // one lookup per socket and conversation, ended by the directory's answer (at most a second's wait);
+            // the sends it carries are answered either way.
             Task {
                 let actor = try? await conversations.actor(for: conversation)
                 var waiting: [ConversationHandles.Waiting] = [(request, answer)]
@@ -258,7 +256,7 @@ struct IdleSweeper: SupervisedChild {
     func run() async throws {
         while true {
             do {
-                try await Task.sleep(for: interval)
+                try await Task.sleep(for: interval)  // the sweep's interval, not a wait for a condition
             } catch {
                 return
             }

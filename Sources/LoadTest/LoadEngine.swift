@@ -90,6 +90,8 @@ final class LoadEngine: Sendable {
     /// socket gets one every ``heartbeatSeconds`` and the load is spread evenly.
     private func startHeartbeats() {
         let deadline = configuration.deadline
+        // Unstructured but owned: the engine keeps the handle and cancels it when it stops; it also ends at the
+        // run's deadline.
         let task = Task { [self] in
             var tick = 0
             var ref: UInt64 = 0

@@ -34,6 +34,7 @@ final class ProgressDisplay: Sendable {
 
     /// Starts redrawing, until ``stop()`` or `deadline`.
     func start(deadline: RunDeadline) {
+        // Unstructured but owned: ``stop()`` cancels it; it also ends at the run's deadline.
         let task = Task { [self] in
             while !Task.isCancelled, !deadline.passed {
                 try? await Task.sleep(nanoseconds: 1_000_000_000)

@@ -35,6 +35,7 @@ struct WorkerServer {
             onEnd: { commands.close() }
         )
         output.write(try WireCodec.line(WorkerMessage(.ready)))
+        // Unstructured but owned: cancelled by the `defer` below when this function returns.
         let progress = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: 1_000_000_000)

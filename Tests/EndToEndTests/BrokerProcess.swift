@@ -86,6 +86,11 @@ final class BrokerProcess: Sendable {
         return try await waitForExit()
     }
 
+    /// Sends a signal (SIGSTOP, SIGCONT) without waiting for anything.
+    func signal(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
     /// Sends SIGKILL and waits.
     func kill() async throws {
         Foundation.kill(process.processIdentifier, SIGKILL)

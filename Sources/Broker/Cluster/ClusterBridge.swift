@@ -26,8 +26,14 @@ import Synchronization
 ///
 /// **Logout and topic events** (typing, read) are forwarded to the other nodes' sockets.
 ///
+/// **Parts.** The bridge is the wiring: the actor, its loops and the bus. The decisions live in pure state
+/// machines it owns: ``ClusterMembership`` (nodes, heartbeats, service-wide presence, the listener's lag bound),
+/// ``FeedCursor`` (how far the feed was delivered, catch-up paging, senders waiting for the feed) and
+/// ``ClusterOutbox`` (what is yet to be published, merged and retried).
+///
 /// The bridge itself is long-lived (the edges hold it); its supervised child is ``ClusterBridgeRunner``, whose
-/// every (re)start runs ``run()`` anew: listener, heartbeat and publisher loops.
+/// every (re)start runs ``run()`` anew: listener, heartbeat, publisher, local-presence and announcer loops, all
+/// children of `run()`'s task group, which ends them when it ends.
 package actor ClusterBridge {
     /// Timings and limits.
     package struct Configuration: Sendable {
@@ -36,21 +42,27 @@ package actor ClusterBridge {
         /// A node silent this long is gone; this node also reconnects its listener when its own beats stop
         /// coming back this long.
         package var nodeTimeout: Duration = .seconds(5)
+        /// A listener whose own beats are this late lags: it reconnects (and catches up from the store) if
+        /// PostgreSQL's notification queue is then fuller than ``maxQueueUsage``, so it never pins the queue.
+        package var lagThreshold: Duration = .seconds(3)
+        /// The share of PostgreSQL's notification queue (0 to 1) above which a lagging listener lets go.
+        package var maxQueueUsage = 0.25
         /// The most missed messages replayed live after the channel was down.
         package var catchUpLimit = 10_000
 
         /// The defaults.
         package init() {}
+
+        /// The membership's part of the settings.
+        var membership: ClusterMembership<ContinuousClock>.Configuration {
+            .init(heartbeat: heartbeat, nodeTimeout: nodeTimeout, lagThreshold: lagThreshold, maxQueueUsage: maxQueueUsage)
+        }
     }
 
-    /// Another node as this one knows it.
-    private struct RemoteNode {
-        var name: String
-        var lastBeat: ContinuousClock.Instant
-        var users: [UserID: Timestamp] = [:]
-        /// A `state` being assembled from its parts.
-        var pendingState: [UserID: Timestamp]?
-    }
+    /// Ends a listen attempt on purpose (the listener lags).
+    private struct ListenerDropped: Error {}
+
+    // MARK: - Properties
 
     /// This process.
     package nonisolated let node: ClusterNode
@@ -64,35 +76,25 @@ package actor ClusterBridge {
     private let configuration: Configuration
     private weak var sockets: (any ClusterSocketControl)?
 
-    /// This node's online users.
-    private var localUsers: [UserID: Timestamp] = [:]
-    /// The other nodes, by instance id.
-    private var remote: [String: RemoteNode] = [:]
-    /// The highest message id delivered from the feed (or skipped as already known); `nil` before the
-    /// first listen.
-    private var lastDelivered: MessageID?
-    /// Since when the listener is confirmed.
-    private var listeningSince: ContinuousClock.Instant?
-    /// When this node's own beat last came back.
-    private var lastOwnBeat = ContinuousClock.now
-    /// The listener's current attempt, to force a reconnect.
-    private var currentListen: Task<Void, any Error>?
-    /// Events waiting to be published, oldest first, with how often each was tried.
-    private var outbox = Deque<(event: ClusterEvent, attempts: Int)>()
+    /// Nodes, heartbeats and who is online where.
+    private var membership: ClusterMembership<ContinuousClock>
+    /// How far the feed was delivered, and the senders waiting for it; locked, so that a conversation batch
+    /// registers its wait without a hop.
+    private nonisolated let cursor = Locked(FeedCursor<ContinuousClock.Instant>())
+    /// Events waiting to be published.
+    private var outbox = ClusterOutbox()
     /// Presence diffs waiting for the announcer: the user whose state changed and the push for its partners.
     private var announcements = Deque<(UserID, EncodedPush)>()
-    private var announcerWakeUp: CheckedContinuation<Void, Never>?
-    /// Senders waiting until this node has delivered their message from the feed (see ``waitUntilDelivered(_:)``).
-    private var deliveryWaiters: [(id: MessageID, since: ContinuousClock.Instant, continuation: CheckedContinuation<Void, Never>)] = []
-    /// Recent messages sent from this node's sockets, for leaving the sender out when they arrive by catch-up
-    /// rather than by the feed (which carries the socket itself).
-    private var recentOrigins: [MessageID: UInt64] = [:]
-    private var recentOriginOrder = Deque<MessageID>()
-    private var publisherWakeUp: CheckedContinuation<Void, Never>?
-    /// A published event was lost: send the whole state again at the next beat.
-    private var needsStateResend = false
-    private var stopping = false
-    private let listening = Atomic<Bool>(false)
+    /// Wakes the current run's publisher loop.
+    private var publisherWakeUp: AsyncStream<Void>.Continuation?
+    /// Wakes the current run's announcer loop.
+    private var announcerWakeUp: AsyncStream<Void>.Continuation?
+    /// Finishing it drops the listener's current attempt, to force a reconnect.
+    private var currentListen: AsyncStream<Void>.Continuation?
+    /// Whether the channel is listening, readable without a hop and awaitable.
+    private nonisolated let listening = ReadinessSignal()
+
+    // MARK: - Initialization
 
     /// Creates the bridge (nothing runs until ``run()``).
     package init(
@@ -107,6 +109,7 @@ package actor ClusterBridge {
         self.topics = topics
         self.encoder = encoder
         self.configuration = configuration
+        self.membership = ClusterMembership(node: bus.node, configuration: configuration.membership, now: .now)
         var logger = logger
         logger[metadataKey: "broker.node"] = "\(bus.node)"
         self.logger = logger
@@ -114,7 +117,13 @@ package actor ClusterBridge {
 
     /// Whether the channel is up: without it this node cannot see other nodes' messages, so it is not ready
     /// and takes no `room:chat` joins. Readable without a hop.
-    package nonisolated var isListening: Bool { listening.load(ordering: .acquiring) }
+    package nonisolated var isListening: Bool { listening.isReady }
+
+    /// Waits until the channel is up, at most `timeout` (right after start, or while the channel reconnects).
+    /// - Returns: whether it is up.
+    package nonisolated func waitUntilListening(timeout: Duration) async -> Bool {
+        await listening.wait(timeout: timeout)
+    }
 
     /// Sets who closes sockets for other nodes (the edge's connection registry).
     package func setSocketControl(_ control: any ClusterSocketControl) {
@@ -128,40 +137,16 @@ package actor ClusterBridge {
         while !Task.isCancelled {
             for change in await localPresence.next() {
                 switch change {
-                case .online(let user, let at): localOnline(user, at: at)
-                case .offline(let user): localOffline(user)
+                case .online(let user, let at): apply(membership.localOnline(user, at: at))
+                case .offline(let user): apply(membership.localOffline(user))
                 }
             }
         }
     }
 
-    /// The user's first socket on this node joined: announces it, and tells the user's partners on this node
-    /// if the user was offline service-wide.
-    private func localOnline(_ user: UserID, at onlineAt: Timestamp) {
-        let wasOnline = isOnlineAnywhere(user)
-        localUsers[user] = onlineAt
-        var event = ClusterEvent(.online, origin: node.instance)
-        event.u = [[user.rawValue, onlineAt.microseconds]]
-        enqueue(event)
-        if !wasOnline { announce(joins: [(user, onlineAt)], leaves: []) }
-    }
-
-    /// The user's last socket on this node left: announces it, and tells the user's partners on this node if
-    /// the user is now offline service-wide.
-    private func localOffline(_ user: UserID) {
-        guard localUsers.removeValue(forKey: user) != nil else { return }
-        var event = ClusterEvent(.offline, origin: node.instance)
-        event.u = [[user.rawValue]]
-        enqueue(event)
-        if !isOnlineAnywhere(user) { announce(joins: [], leaves: [(user, .now())]) }
-    }
-
     /// Since when each of the users is online on another node (the earliest node), offline ones left out.
     package func remotePresence(of candidates: [UserID]) -> [(UserID, Timestamp)] {
-        candidates.compactMap { user in
-            let times = remote.values.compactMap { $0.users[user] }
-            return times.min().map { (user, $0) }
-        }
+        membership.remotePresence(of: candidates)
     }
 
     /// Asks the other nodes to close the session's sockets (this node closes its own).
@@ -185,92 +170,102 @@ package actor ClusterBridge {
 
     /// Runs the listener, the heartbeat and the publisher until ``stop()`` (after a `bye`) or cancellation.
     package func run() async {
-        stopping = false
+        outbox.restart()
+        let (publisherWakeUps, publisherWakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (announcerWakeUps, announcerWakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.publisherWakeUp = publisherWakeUp
+        self.announcerWakeUp = announcerWakeUp
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listenLoop() }
             group.addTask { await self.heartbeatLoop() }
-            group.addTask { await self.publishLoop() }
+            group.addTask { await self.publishLoop(wakeUps: publisherWakeUps) }
             group.addTask { await self.localPresenceLoop() }
-            group.addTask { await self.announceLoop() }
+            group.addTask { await self.announceLoop(wakeUps: announcerWakeUps) }
             await group.next()  // the publisher ends first, on stop; the others run until cancelled
             group.cancelAll()
         }
+        publisherWakeUp.finish()
+        announcerWakeUp.finish()
+        self.publisherWakeUp = nil
+        self.announcerWakeUp = nil
         channelDown()
     }
 
     /// The channel is not (or no longer) listening: not ready, and senders stop waiting for the feed.
     private func channelDown() {
-        listening.store(false, ordering: .releasing)
-        listeningSince = nil
-        releaseDeliveryWaiters()
+        listening.set(false)
+        membership.channelDown()
+        for waiter in cursor.withLock({ $0.channelDown() }) { waiter() }
     }
 
     /// Publishes what is queued and a `bye`, then ends ``run()``.
     package func stop() {
-        stopping = true
-        wakePublisher()
+        outbox.stop()
+        publisherWakeUp?.yield()
     }
 
     // MARK: - Listener
 
+    /// Listens, and listens again after a failure (with backoff) until cancelled. Each attempt is a child of a
+    /// task group of its own, beside a child that ends it when the heartbeat drops a lagging listener.
     private func listenLoop() async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
-            let attempt = Task {
-                try await self.bus.listen(ready: { try await self.listened() }, receive: { try await self.receive($0) })
-            }
-            currentListen = attempt
-            let wasUp: Bool
+            let (dropped, drop) = AsyncStream.makeStream(of: Void.self)
+            currentListen = drop
             do {
-                try await withTaskCancellationHandler {
-                    try await attempt.value
-                } onCancel: {
-                    attempt.cancel()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        try await self.bus.listen(ready: { try await self.listened() }, receive: { try await self.receive($0) })
+                    }
+                    group.addTask {
+                        for await _ in dropped {}
+                        throw ListenerDropped()  // finished by the heartbeat (or cancelled with the attempt)
+                    }
+                    defer { group.cancelAll() }
+                    _ = try await group.next()
                 }
             } catch where !Task.isCancelled {
                 logger.warning("cluster channel lost", metadata: ["error": "\(error)"])
             } catch {}
-            wasUp = listeningSince != nil
+            let wasUp = membership.isListening
             currentListen = nil
+            drop.finish()
             channelDown()
             if wasUp { backoff = .milliseconds(100) }
-            do { try await Task.sleep(for: backoff) } catch { return }
+            do { try await Task.sleep(for: backoff) } catch { return }  // retry backoff
             backoff = min(backoff * 2, .seconds(2))
         }
     }
 
     /// The subscription is confirmed: catch up on the feed, then say hello with this node's whole state.
     private func listened() async throws {
-        if let last = lastDelivered {
-            var replayed = 0
-            var after = last
-            while true {
-                let page = try await bus.feed(after: after, limit: 1_000)
+        if let last = cursor.withLock({ $0.lastDelivered }) {
+            var catchUp = FeedCursor<ContinuousClock.Instant>.CatchUp(after: last, limit: configuration.catchUpLimit)
+            while case .read(let after) = catchUp.step {
+                let page = try await bus.feed(after: after, limit: catchUp.pageSize)
                 try await deliver(page, from: nil)
-                replayed += page.count
-                guard let tail = page.last, page.count == 1_000 else { break }
-                after = tail.id
-                if replayed >= configuration.catchUpLimit {
-                    lastDelivered = try await bus.latestMessageID()
-                    logger.warning("missed too much of the message feed; closing sockets so clients recover")
-                    sockets?.closeSocketsForResync()
-                    break
-                }
+                catchUp.record(page)
             }
-            if replayed > 0 { logger.notice("caught up on the message feed", metadata: ["messages": "\(replayed)"]) }
+            if catchUp.step == .tooFar {
+                let latest = try await bus.latestMessageID()
+                cursor.withLock { $0.skip(to: latest) }
+                logger.warning("missed too much of the message feed; closing sockets so clients recover")
+                sockets?.closeSocketsForResync()
+            }
+            if catchUp.replayed > 0 {
+                logger.notice("caught up on the message feed", metadata: ["messages": "\(catchUp.replayed)"])
+            }
             try await closeSocketsOfMissedLogouts()
         } else {
-            lastDelivered = try await bus.latestMessageID()
+            let latest = try await bus.latestMessageID()
+            cursor.withLock { $0.skip(to: latest) }
         }
-        let now = ContinuousClock.now
-        listeningSince = now
-        lastOwnBeat = now
-        listening.store(true, ordering: .releasing)
+        cursor.withLock { $0.channelUp() }
+        listening.set(true)
+        let effects = membership.listened(at: .now)
         logger.info("cluster channel listening")
-        var hello = ClusterEvent(.hello, origin: node.instance)
-        hello.n = node.name
-        enqueue(hello)
-        enqueueState()
+        apply(effects)
     }
 
     /// A logout published while this node's channel was down never reached it: its open sockets' tokens are
@@ -298,11 +293,10 @@ package actor ClusterBridge {
     }
 
     /// Pushes feed messages not delivered yet, in order, to their participants' sockets on this node.
-    /// Advances ``lastDelivered`` only once they are handed over (a failure to read large ones from the store
+    /// Advances the cursor only once they are handed over (a failure to read large ones from the store
     /// throws, the listener reconnects and catches up from there).
     private func deliver(_ messages: [FeedMessage], from origin: String?) async throws {
-        let floor = lastDelivered ?? MessageID(0)
-        var fresh = messages.filter { $0.id > floor }
+        var fresh = cursor.withLock { $0.fresh(messages) }
         guard let newest = fresh.last?.id else { return }
         let missing = fresh.filter { $0.message == nil }.map(\.id)
         if !missing.isEmpty {
@@ -311,75 +305,31 @@ package actor ClusterBridge {
             for index in fresh.indices where fresh[index].message == nil { fresh[index].message = loaded[fresh[index].id] }
         }
         let fromHere = origin == node.instance
+        let senders = cursor.withLock { cursor in fresh.map { cursor.sendingSocket(of: $0, fromThisNode: fromHere) } }
         var perUser: [UserID: [(push: EncodedPush, except: SocketID?)]] = [:]
-        for entry in fresh {
+        for (entry, except) in zip(fresh, senders) {
             guard let message = entry.message else { continue }
             let push = encoder.encodeReceive(message)
-            // The feed names the sending socket; a message read back by catch-up does not, but this node
-            // remembers its own recent sends.
-            let socket = fromHere && entry.originSocket != 0 ? entry.originSocket : recentOrigins[entry.id]
-            let except = socket.map { SocketID(rawValue: $0) }
             perUser[entry.senderID, default: []].append((push, except))
             if entry.recipientID != entry.senderID { perUser[entry.recipientID, default: []].append((push, except)) }
         }
-        lastDelivered = newest
+        cursor.withLock { $0.advance(to: newest) }
         for actor in await users.actors(for: Array(perUser.keys)) {
             if let items = perUser[actor.userID] { actor.deliver(items) }
         }
-        releaseDeliveryWaiters()
+        for waiter in cursor.withLock({ $0.releaseDelivered() }) { waiter() }
     }
 
     // MARK: - Events from other nodes
 
     private func handle(_ event: ClusterEvent) async {
         guard event.o != node.instance else {
-            if event.k == .beat { lastOwnBeat = .now }
+            apply(membership.handle(event, at: .now))  // this node's own beat: the listener's lag
             return
         }
         switch event.k {
-        case .hello:
-            touch(event.o, name: event.n)
-            enqueueState()
-        case .beat:
-            if remote[event.o] == nil, let since = listeningSince, ContinuousClock.now - since > configuration.heartbeat * 2 {
-                // A node this one dropped (or never heard say hello) is beating: ask everyone for their state.
-                var hello = ClusterEvent(.hello, origin: node.instance)
-                hello.n = node.name
-                enqueue(hello)
-            }
-            touch(event.o, name: event.n)
-        case .state:
-            touch(event.o, name: event.n)
-            var pending = event.p == 0 ? [:] : (remote[event.o]?.pendingState ?? [:])
-            for entry in event.u ?? [] where entry.count == 2 { pending[UserID(entry[0])] = Timestamp(microseconds: entry[1]) }
-            if event.last == true {
-                remote[event.o]?.pendingState = nil
-                replaceUsers(of: event.o, with: pending)
-            } else {
-                remote[event.o]?.pendingState = pending
-            }
-        case .online:
-            touch(event.o, name: event.n)
-            var joins: [(UserID, Timestamp)] = []
-            for entry in event.u ?? [] where entry.count == 2 {
-                let user = UserID(entry[0])
-                let at = Timestamp(microseconds: entry[1])
-                if !isOnlineAnywhere(user) { joins.append((user, at)) }
-                remote[event.o]?.users[user] = at
-            }
-            announce(joins: joins, leaves: [])
-        case .offline:
-            touch(event.o, name: event.n)
-            var leaves: [(UserID, Timestamp)] = []
-            for entry in event.u ?? [] where !entry.isEmpty {
-                let user = UserID(entry[0])
-                guard remote[event.o]?.users.removeValue(forKey: user) != nil else { continue }
-                if !isOnlineAnywhere(user) { leaves.append((user, .now())) }
-            }
-            announce(joins: [], leaves: leaves)
-        case .bye:
-            logger.info("node left the service", metadata: ["broker.peer": "\(event.n ?? event.o)"])
-            dropNode(event.o)
+        case .hello, .beat, .state, .online, .offline, .bye:
+            apply(membership.handle(event, at: .now))
         case .logout:
             if let session = event.s { sockets?.closeSockets(ofSession: session) }
         case .topic:
@@ -391,63 +341,44 @@ package actor ClusterBridge {
         }
     }
 
-    /// Records that a node is alive.
-    private func touch(_ instance: String, name: String?) {
-        if remote[instance] == nil {
-            remote[instance] = RemoteNode(name: name ?? instance, lastBeat: .now)
-            logger.info("node joined the service", metadata: ["broker.peer": "\(name ?? instance)"])
-        } else {
-            remote[instance]?.lastBeat = .now
-            if let name { remote[instance]?.name = name }
+    /// Carries out what the membership decided: logs, events to publish, presence diffs to announce.
+    private func apply(_ effects: ClusterMembership<ContinuousClock>.Effects) {
+        for notice in effects.notices {
+            switch notice {
+            case .joined(let name): logger.info("node joined the service", metadata: ["broker.peer": "\(name)"])
+            case .left(let name): logger.info("node left the service", metadata: ["broker.peer": "\(name)"])
+            case .silent(let name):
+                logger.warning("node stopped beating; its users are offline", metadata: ["broker.peer": "\(name)"])
+            }
         }
-    }
-
-    /// Sets a node's whole presence, telling partners here about every user whose service-wide state changed.
-    private func replaceUsers(of instance: String, with users: [UserID: Timestamp]) {
-        let old = remote[instance]?.users ?? [:]
-        var wasOnline = Set<UserID>()
-        for user in Set(old.keys).union(users.keys) where isOnlineAnywhere(user) { wasOnline.insert(user) }
-        remote[instance]?.users = users
-        var joins: [(UserID, Timestamp)] = []
-        var leaves: [(UserID, Timestamp)] = []
-        for (user, at) in users where !wasOnline.contains(user) { joins.append((user, at)) }
-        for user in old.keys where users[user] == nil && !isOnlineAnywhere(user) { leaves.append((user, .now())) }
-        announce(joins: joins, leaves: leaves)
-    }
-
-    /// Forgets a node; its users not online elsewhere are offline.
-    private func dropNode(_ instance: String) {
-        guard let gone = remote.removeValue(forKey: instance) else { return }
-        let leaves = gone.users.keys.filter { !isOnlineAnywhere($0) }.map { ($0, Timestamp.now()) }
-        announce(joins: [], leaves: leaves)
-    }
-
-    private func isOnlineAnywhere(_ user: UserID) -> Bool {
-        localUsers[user] != nil || remote.values.contains { $0.users[user] != nil }
+        for event in effects.publish { enqueue(event) }
+        if effects.sendState { enqueueState() }
+        announce(effects.presence)
     }
 
     /// Queues `presence_diff`s for users whose service-wide state changed, for their partners on this node.
-    /// The changes are decided here, in order; the partner look-ups (a store query each) run in the announcer
-    /// loop, one change at a time, so neither the listener nor the heartbeat ever waits on them and partners
-    /// see a user's diffs in the order they happened.
-    private func announce(joins: [(UserID, Timestamp)], leaves: [(UserID, Timestamp)]) {
-        for (user, at) in joins { announcements.append((user, encoder.encodePresenceDiff(joins: [(user, at)], leaves: []))) }
-        for (user, at) in leaves { announcements.append((user, encoder.encodePresenceDiff(joins: [], leaves: [(user, at)]))) }
-        if !announcements.isEmpty, let wake = announcerWakeUp {
-            announcerWakeUp = nil
-            wake.resume()
+    /// The changes are decided by the membership, in order; the partner look-ups (a store query each) run in
+    /// the announcer loop, one change at a time, so neither the listener nor the heartbeat ever waits on them
+    /// and partners see a user's diffs in the order they happened.
+    private func announce(_ changes: [ClusterMembership<ContinuousClock>.PresenceChange]) {
+        guard !changes.isEmpty else { return }
+        for change in changes {
+            switch change {
+            case .joined(let user, let at):
+                announcements.append((user, encoder.encodePresenceDiff(joins: [(user, at)], leaves: [])))
+            case .left(let user):
+                announcements.append((user, encoder.encodePresenceDiff(joins: [], leaves: [(user, .now())])))
+            }
         }
+        announcerWakeUp?.yield()
     }
 
     /// Delivers queued presence diffs to the partners on this node, in order.
-    private func announceLoop() async {
+    private func announceLoop(wakeUps: AsyncStream<Void>) async {
+        var wakeUps = wakeUps.makeAsyncIterator()
         while !Task.isCancelled {
             guard let (user, push) = announcements.popFirst() else {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { announcerWakeUp = $0 }
-                } onCancel: {
-                    Task { await self.wakeAnnouncer() }
-                }
+                guard await wakeUps.next(isolation: #isolation) != nil else { return }  // nil: cancelled
                 continue
             }
             guard let conversations = try? await store.conversations(of: user) else { continue }
@@ -456,123 +387,81 @@ package actor ClusterBridge {
         }
     }
 
-    private func wakeAnnouncer() {
-        if let wake = announcerWakeUp {
-            announcerWakeUp = nil
-            wake.resume()
-        }
-    }
-
     // MARK: - Heartbeat
 
     private func heartbeatLoop() async {
         while true {
-            do { try await Task.sleep(for: configuration.heartbeat) } catch { return }
-            expireSilentNodes()
+            do { try await Task.sleep(for: configuration.heartbeat) } catch { return }  // the interval
+            apply(membership.expireSilentNodes(at: .now))
             await beat()
         }
     }
 
     /// Publishes this node's beat directly, ahead of the outbox (a backlog there must not make this node look
-    /// dead), and reconnects the listener when its own beats stop coming back.
+    /// dead), and drops the listener when it lags past the bound (its own beats stop coming back, or they are
+    /// late while PostgreSQL's notification queue fills): it reconnects and catches up from the store.
     private func beat() async {
-        guard let since = listeningSince else { return }
+        var queueUsage: Double?
+        if membership.isLagging(at: .now) { queueUsage = try? await bus.notificationQueueUsage() }
         let now = ContinuousClock.now
-        if now - lastOwnBeat > configuration.nodeTimeout, now - since > configuration.nodeTimeout {
-            logger.warning("own heartbeats stopped coming back; reconnecting the cluster channel")
-            currentListen?.cancel()
+        switch membership.checkListener(at: now, queueUsage: queueUsage) {
+        case .idle:
             return
-        }
-        if needsStateResend {
-            needsStateResend = false
-            enqueueState()
-        }
-        releaseDeliveryWaiters(olderThan: now - configuration.nodeTimeout)
-        var event = ClusterEvent(.beat, origin: node.instance)
-        event.n = node.name
-        try? await bus.publish(event.encoded())
-    }
-
-    /// Drops nodes silent for longer than the timeout (only while this node has been listening that long:
-    /// its own outage is no evidence against the others).
-    private func expireSilentNodes() {
-        guard let since = listeningSince else { return }
-        let now = ContinuousClock.now
-        guard now - since > configuration.nodeTimeout else { return }
-        for (instance, peer) in remote where now - peer.lastBeat > configuration.nodeTimeout {
-            logger.warning("node stopped beating; its users are offline", metadata: ["broker.peer": "\(peer.name)"])
-            dropNode(instance)
+        case .reconnect(.ownBeatsLost):
+            logger.warning("own heartbeats stopped coming back; reconnecting the cluster channel")
+            currentListen?.finish()
+        case .reconnect(.queueFilling):
+            logger.warning(
+                "cluster listener lags while the notification queue fills; reconnecting and catching up from the store",
+                metadata: ["queue_usage": "\(queueUsage ?? 0)"]
+            )
+            currentListen?.finish()
+        case .beat(let sendState):
+            if sendState { enqueueState() }
+            let cutoff = now - configuration.nodeTimeout
+            for waiter in cursor.withLock({ $0.expireWaiters(olderThan: cutoff) }) { waiter() }
+            try? await bus.publish(membership.beat.encoded())
         }
     }
 
     // MARK: - Publisher
 
     private func enqueueState() {
-        let parts = ClusterEvent.chunks(of: localUsers.map { ($0.key, $0.value) }, maxBytes: bus.maxControlBytes)
-        let count = max(parts.count, 1)
-        for index in 0..<count {
-            var event = ClusterEvent(.state, origin: node.instance)
-            event.n = node.name
-            event.p = index
-            event.u = parts.isEmpty ? [] : parts[index]
-            event.last = index == count - 1
-            enqueue(event)
-        }
+        for event in membership.stateEvents(maxBytes: bus.maxControlBytes) { enqueue(event) }
     }
 
     private func enqueue(_ event: ClusterEvent) {
-        guard !stopping else { return }
-        if outbox.count >= 100_000 {
-            outbox.removeAll()  // the database is gone for long: the state goes again once it is back
-            needsStateResend = true
+        switch outbox.enqueue(event) {
+        case .queued: break
+        case .overflowed: membership.presenceLost()  // the database is gone for long: the state goes again once it is back
+        case .refused: return
         }
-        outbox.append((event, 0))
-        wakePublisher()
+        publisherWakeUp?.yield()
     }
 
-    private func wakePublisher() {
-        if let wake = publisherWakeUp {
-            publisherWakeUp = nil
-            wake.resume()
-        }
-    }
-
-    /// Publishes queued events one at a time (so each node's events arrive in the order it made them),
-    /// merging runs of `on` or `off` into one event; on stop, a last `bye`.
-    private func publishLoop() async {
-        while true {
-            while outbox.isEmpty && !stopping && !Task.isCancelled {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { publisherWakeUp = $0 }
-                } onCancel: {
-                    Task { await self.wakePublisher() }
+    /// Publishes queued events one at a time (so each node's events arrive in the order it made them); on stop,
+    /// a last `bye`.
+    private func publishLoop(wakeUps: AsyncStream<Void>) async {
+        var wakeUps = wakeUps.makeAsyncIterator()
+        while !Task.isCancelled {
+            switch outbox.next() {
+            case .wait:
+                guard await wakeUps.next(isolation: #isolation) != nil else { return }  // nil: cancelled
+            case .finished:
+                if membership.isListening { try? await bus.publish(membership.bye.encoded()) }
+                return
+            case .publish(let event, let attempts):
+                do {
+                    try await bus.publish(event.encoded())
+                } catch {
+                    if Task.isCancelled { return }
+                    switch outbox.failed(event, attempts: attempts) {
+                    case .retry: try? await Task.sleep(for: outbox.retryDelay)  // retry backoff
+                    case .presenceLost: membership.presenceLost()
+                    case .dropped: break
+                    }
                 }
             }
-            if Task.isCancelled { return }
-            guard var (event, attempts) = outbox.popFirst() else { break }  // stopping with nothing left
-            if event.k == .online || event.k == .offline {
-                while let next = outbox.first, next.event.k == event.k, (event.u?.count ?? 0) < 150 {
-                    event.u = (event.u ?? []) + (next.event.u ?? [])
-                    outbox.removeFirst()
-                }
-            }
-            do {
-                try await bus.publish(event.encoded())
-            } catch {
-                if Task.isCancelled { return }
-                attempts += 1
-                if event.k == .logout, attempts < 20 {
-                    outbox.prepend((event, attempts))  // a logout must reach the other nodes: try again
-                    try? await Task.sleep(for: .milliseconds(250))
-                } else if event.k != .topic {
-                    needsStateResend = true  // presence: the whole state goes again at the next beat
-                }
-            }
-        }
-        if listeningSince != nil {
-            var bye = ClusterEvent(.bye, origin: node.instance)
-            bye.n = node.name
-            try? await bus.publish(bye.encoded())
         }
     }
 
@@ -582,48 +471,21 @@ package actor ClusterBridge {
     /// sender's reply never gets ahead of the pushes of messages stored before it on other nodes: a client may
     /// then take the reply's id as seen. Returns at once when the channel is down (the reply must not wait for
     /// an outage), and after ``Configuration/nodeTimeout`` at the latest.
-    package func waitUntilDelivered(_ id: MessageID, from socket: SocketID?) async {
-        if let socket { rememberOrigin(id, socket) }
-        guard listeningSince != nil, let last = lastDelivered, last < id else { return }
+    package nonisolated func waitUntilDelivered(_ id: MessageID, from socket: SocketID?) async {
         await withCheckedContinuation { continuation in
-            deliveryWaiters.append((id, .now, continuation))
+            afterDelivery(of: [(id, socket)]) { continuation.resume() }
         }
     }
 
-    /// A conversation batch's version of ``waitUntilDelivered(_:from:)``, without suspending the caller: one
-    /// hop for the whole batch. Remembers each message's sending socket, then runs `then` once this node has
-    /// pushed the batch's highest id from the feed (or the wait ends as that method's does).
+    /// A conversation batch's version of ``waitUntilDelivered(_:from:)``, without suspending the caller and
+    /// without a hop: remembers each message's sending socket, then runs `then` once this node has pushed the
+    /// batch's highest id from the feed (or the wait ends as that method's does); at once, on the caller's
+    /// thread, when there is nothing to wait for.
     package nonisolated func afterDelivery(
         of messages: [(id: MessageID, socket: SocketID?)], then: @escaping @Sendable () -> Void
     ) {
-        Task {
-            for (id, socket) in messages.dropLast() { if let socket { await rememberOrigin(id, socket) } }
-            if let last = messages.last { await waitUntilDelivered(last.id, from: last.socket) }
-            then()
-        }
-    }
-
-    private func releaseDeliveryWaiters(olderThan cutoff: ContinuousClock.Instant? = nil) {
-        guard !deliveryWaiters.isEmpty else { return }
-        let last = lastDelivered ?? MessageID(0)
-        var kept: [(id: MessageID, since: ContinuousClock.Instant, continuation: CheckedContinuation<Void, Never>)] = []
-        for waiter in deliveryWaiters {
-            let expired = cutoff.map { waiter.since < $0 } ?? false
-            if waiter.id <= last || expired || listeningSince == nil {
-                waiter.continuation.resume()
-            } else {
-                kept.append(waiter)
-            }
-        }
-        deliveryWaiters = kept
-    }
-
-    private func rememberOrigin(_ id: MessageID, _ socket: SocketID) {
-        recentOrigins[id] = socket.rawValue
-        recentOriginOrder.append(id)
-        while recentOriginOrder.count > 10_000, let oldest = recentOriginOrder.popFirst() {
-            recentOrigins.removeValue(forKey: oldest)
-        }
+        let waiting = cursor.withLock { $0.wait(for: messages, since: .now, then: then) }
+        if !waiting { then() }
     }
 }
 

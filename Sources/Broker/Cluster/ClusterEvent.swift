@@ -3,7 +3,7 @@ import Store
 
 /// A control event between nodes on the cluster channel (JSON, short keys: every byte counts against
 /// NOTIFY's 8000-byte payload limit).
-struct ClusterEvent: Codable, Sendable {
+struct ClusterEvent: Codable, Sendable, Equatable {
     enum Kind: String, Codable, Sendable {
         /// A node (re)joined the channel: everyone answers with their `state`.
         case hello

@@ -55,6 +55,9 @@ package actor ConversationActor: SupervisedChild {
     /// The conversation once loaded; `.some(nil)` when it does not exist.
     private var conversation: Conversation??
     private var loading = false
+    /// Asks `run()`'s loader child to load the conversation.
+    private nonisolated let loadRequests: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation) =
+        AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     private var mailbox = Deque<Pending>()
     /// A batch is with the store.
     private var inFlight = false
@@ -122,7 +125,14 @@ package actor ConversationActor: SupervisedChild {
         case .stopped: return
         case .crashed(let error): throw error
         case .running, .stopping:
-            try await withCheckedThrowingContinuation { ended = $0 }
+            // The loader is a child of `run()`, so it ends with the actor.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in self.loadRequests.stream { await self.loadConversation() }
+                }
+                defer { group.cancelAll() }
+                try await withCheckedThrowingContinuation { ended = $0 }
+            }
         }
     }
 
@@ -184,23 +194,26 @@ package actor ConversationActor: SupervisedChild {
         }
     }
 
-    /// Loads the conversation (once per actor), then flushes.
+    /// Has the conversation loaded (once per actor), then flushed, by `run()`'s loader child.
     private func load() {
         guard !loading else { return }
         loading = true
-        Task {
-            do {
-                conversation = .some(try await store.conversation(id: id))
-            } catch let error as StoreError where error == .unavailable {
-                for pending in mailbox { pending.reply(.failure(BrokerError.unavailable)) }
-                mailbox.removeAll()
-            } catch {
-                loading = false
-                return crash([], error)
-            }
+        loadRequests.continuation.yield()
+    }
+
+    /// Loads the conversation, then flushes.
+    private func loadConversation() async {
+        do {
+            conversation = .some(try await store.conversation(id: id))
+        } catch let error as StoreError where error == .unavailable {
+            for pending in mailbox { pending.reply(.failure(BrokerError.unavailable)) }
+            mailbox.removeAll()
+        } catch {
             loading = false
-            flush()
+            return crash([], error)
         }
+        loading = false
+        flush()
     }
 
     /// A batch came back from the store: push the new messages, answer the senders, then take the next batch.

@@ -1,12 +1,13 @@
 import Logging
 import Store
+import Synchronization
 
 /// The registry of active conversations: ``ConversationActor`` by conversation id, started on demand under a
 /// dynamic supervisor, stopped by ``sweepIdle(olderThan:)``.
 ///
 /// Get-or-start is atomic (this actor creates the handle without suspending in between), so there is never
 /// more than one actor per conversation. A crashed actor is replaced by its supervisor's restart, which
-/// registers the fresh instance here; until then lookups wait briefly, then answer
+/// registers the fresh instance here; until then lookups wait for that change (at most ``replacementWait``), then answer
 /// ``BrokerError/unavailable``.
 package actor ConversationDirectory {
     /// A child of the conversation supervisor: the conversation and which start of it this is.
@@ -22,10 +23,19 @@ package actor ConversationDirectory {
         var actor: ConversationActor
     }
 
+    /// The longest a lookup waits for a crashed actor's replacement. Generous: a loaded machine may take
+    /// seconds to restart one, and the wait ends on the replacement itself, not on this deadline.
+    static let replacementWait = Duration.seconds(5)
+
     private let makeActor: @Sendable (ConversationID) -> ConversationActor
     private var supervisor: DynamicSupervisor<ChildKey>?
     private var entries: [ConversationID: Entry] = [:]
     private var serial: UInt64 = 0
+    /// Lookups waiting for a crashed or stopping actor's entry to change.
+    private let changes = EntryChanges<ConversationID>()
+    /// Children their supervisor gave up on, reported from its event callback (synchronous, so no hop): the
+    /// next lookup or sweep forgets them.
+    private nonisolated let givenUp = Locked<Set<ChildKey>>([])
 
     /// Creates a directory; `makeActor` builds a fresh actor for a conversation (on first use and on restart).
     package init(makeActor: @escaping @Sendable (ConversationID) -> ConversationActor) {
@@ -36,21 +46,26 @@ package actor ConversationDirectory {
     package func adopt(_ supervisor: DynamicSupervisor<ChildKey>) {
         self.supervisor = supervisor
         entries.removeAll()
+        changes.changed(nil)
     }
 
     /// The running actor of a conversation, started if needed.
     /// - Throws: ``BrokerError/unavailable`` while the conversation's actor restarts or the tree is down.
     package func actor(for id: ConversationID) async throws -> ConversationActor {
-        for _ in 0..<100 {
-            if let entry = entries[id] {
-                if entry.actor.isRunning { return entry.actor }
-                // Crashed (its supervisor is restarting it) or stopping: wait a moment for the replacement.
-                try await Task.sleep(for: .milliseconds(10))
-                continue
+        let deadline = ContinuousClock.now + Self.replacementWait
+        while let entry = entries[id] {
+            if entry.actor.isRunning { return entry.actor }
+            if givenUp.withLock({ $0.remove(entry.key) != nil }) {
+                entries.removeValue(forKey: id)  // its supervisor gave up on it: start it afresh
+                break
             }
-            return try await start(id)
+            // Crashed (its supervisor is restarting it) or stopping: wait for the replacement (or the entry's
+            // removal), not past the deadline.
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { throw BrokerError.unavailable }
+            let ticket = changes.ticket(for: id)
+            await changes.wait(ticket, until: deadline)
         }
-        throw BrokerError.unavailable
+        return try await start(id)
     }
 
     private func start(_ id: ConversationID) async throws -> ConversationActor {
@@ -70,7 +85,10 @@ package actor ConversationDirectory {
         do {
             try await supervisor.startChild(spec)
         } catch {
-            if entries[id]?.key == key { entries.removeValue(forKey: id) }
+            if entries[id]?.key == key {
+                entries.removeValue(forKey: id)
+                changes.changed(id)
+            }
             throw BrokerError.unavailable
         }
         return actor
@@ -79,21 +97,41 @@ package actor ConversationDirectory {
     private func replace(_ key: ChildKey, with actor: ConversationActor) {
         guard let entry = entries[key.conversation], entry.key == key else { return }
         entries[key.conversation] = Entry(key: key, actor: actor)
+        changes.changed(key.conversation)
     }
 
     /// Forgets a conversation its supervisor gave up on, so that the next send starts it afresh.
     package func forget(_ key: ChildKey) {
-        if entries[key.conversation]?.key == key { entries.removeValue(forKey: key.conversation) }
+        if entries[key.conversation]?.key == key {
+            entries.removeValue(forKey: key.conversation)
+            changes.changed(key.conversation)
+        }
     }
 
-    /// Stops the actors that have been idle since before `cutoff` and forgets them.
+    /// Forgets a conversation its supervisor gave up on, from the supervisor's synchronous event callback:
+    /// waiting lookups start it afresh, and the next sweep forgets it if nobody looked it up.
+    package nonisolated func supervisorGaveUp(on key: ChildKey) {
+        givenUp.withLock { _ = $0.insert(key) }
+        changes.changed(key.conversation)
+    }
+
+    /// Stops the actors that have been idle since before `cutoff` and forgets them (and the ones their
+    /// supervisor gave up on).
     /// - Returns: how many were stopped.
     @discardableResult
     package func sweepIdle(olderThan cutoff: ContinuousClock.Instant) async -> Int {
         var stopped = 0
+        let gone = givenUp.withLock { keys in
+            defer { keys.removeAll() }
+            return keys
+        }
+        for key in gone { forget(key) }
         for (id, entry) in entries {
             guard await entry.actor.stopIfIdle(since: cutoff) else { continue }
-            if entries[id]?.key == entry.key { entries.removeValue(forKey: id) }
+            if entries[id]?.key == entry.key {
+                entries.removeValue(forKey: id)
+                changes.changed(id)
+            }
             stopped += 1
         }
         return stopped
@@ -117,7 +155,6 @@ private final class FirstStart: Sendable {
     }
 }
 
-import Synchronization
 
 /// One socket's cache of the conversation actors it sends to, as a Phoenix socket caches its channels' pids:
 /// the directory is asked once per conversation, not once per message. A handle whose actor stopped (idle

@@ -66,6 +66,8 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                 maxFrameSize: endpoint.configuration.maxFrameBytes,
                 shouldUpgrade: { channel, head in
                     let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
+                    // NIO's bridge from the upgrader's callback to async code (a task per upgrade attempt, ended by
+                    // the admission's answer): the upgrader offers no structured alternative.
                     promise.completeWithTask {
                         let result: Result<SocketEndpoint.Admission, APIError>
                         do throws(APIError) {

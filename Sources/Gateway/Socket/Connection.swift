@@ -295,7 +295,10 @@ final class Connection: Sendable {
         case .none: break
         case .handleInline:
             if case .message(let message) = item { handleInline(message) }
-        case .startServing: Task { await self.serve() }
+        case .startServing:
+            // Unstructured on purpose, and short-lived: it drains this socket's bounded inbound queue and ends
+            // when the queue is empty (the queue starts the next one); a socket closing ends it with `teardown`.
+            Task { await self.serve() }
         case .pauseReading:
             channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }

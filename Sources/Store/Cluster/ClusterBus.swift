@@ -90,6 +90,10 @@ package protocol ClusterBus: Sendable {
     func feed(after afterID: MessageID, limit: Int) async throws -> [FeedMessage]
     /// The highest message id stored so far (0 when none).
     func latestMessageID() async throws -> MessageID
+    /// How full the database's notification queue is, from 0 to 1 (PostgreSQL's
+    /// `pg_notification_queue_usage()`): notifications stay queued until the slowest listener read them, so a
+    /// lagging listener fills it for every node.
+    func notificationQueueUsage() async throws -> Double
 }
 
 extension Store {

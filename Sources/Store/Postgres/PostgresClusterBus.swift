@@ -1,4 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
+import NIOCore
+import NIOPosix
 import PostgresNIO
 
 /// The cluster channel on PostgreSQL: one `LISTEN`/`NOTIFY` channel for the message feed and the nodes'
@@ -15,7 +20,8 @@ import PostgresNIO
 ///
 /// The listener is a connection of its own (not pooled: a pooled connection would be handed to others
 /// while it listens), with the store's TLS settings and the `application_name` ``listenerApplicationName``;
-/// it is opened by each ``listen(ready:receive:)`` and closed when that ends.
+/// it is opened by each ``listen(ready:receive:)`` and closed when that ends, with TCP keepalive on
+/// (``KeepAlive``).
 struct PostgresClusterBus: ClusterBus {
     /// The one channel.
     static let channel = "broker_cluster"
@@ -52,15 +58,28 @@ struct PostgresClusterBus: ClusterBus {
     func listen(
         ready: @Sendable () async throws -> Void, receive: @Sendable (ClusterNotification) async throws -> Void
     ) async throws {
+        let channel: any Channel
+        do {
+            channel = try await Self.openKeepAliveChannel(to: location)
+        } catch {
+            throw PostgresPool.map(error, operation: "listen", connected: false)
+        }
         var configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: tls.connectionTLS
+            establishedChannel: channel, tls: tls.connectionTLS, username: location.username, password: location.password,
+            database: location.database
         )
+        // As PostgresNIO does for a host it connects to itself: the host's name for TLS, unless it is an address
+        // (not valid in SNI).
+        if (try? SocketAddress(ipAddress: location.host, port: 0)) == nil { configuration.options.tlsServerName = location.host }
         configuration.options.additionalStartupParameters = [("application_name", Self.listenerApplicationName)]
+            + Self.serverKeepAlive
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            connection = try await PostgresConnection.connect(
+                on: channel.eventLoop, configuration: configuration, id: 0, logger: logger
+            )
         } catch {
+            channel.close(mode: .all, promise: nil)
             throw PostgresPool.map(error, operation: "listen", connected: false)
         }
         let logger = self.logger
@@ -77,7 +96,7 @@ struct PostgresClusterBus: ClusterBus {
                     }
                 }
             } onCancel: {
-                connection.closeEventually()
+                channel.close(mode: .all, promise: nil)  // ends the notification sequence; no task needed
             }
         } catch {
             try? await connection.close()
@@ -119,12 +138,51 @@ struct PostgresClusterBus: ClusterBus {
         }
         return MessageID(rows.first ?? 0)
     }
+
+    func notificationQueueUsage() async throws -> Double {
+        let rows = try await pool.fetch("notificationQueueUsage", "SELECT pg_notification_queue_usage()") { row in
+            try row.decode(Double.self)
+        }
+        return rows.first ?? 0
+    }
 }
 
-extension PostgresConnection {
-    /// Closes without waiting, from a synchronous context (a cancellation handler).
-    fileprivate func closeEventually() {
-        let connection = self
-        Task { try? await connection.close() }
+extension PostgresClusterBus {
+    /// TCP keepalive on the listener's socket, both ways: a listener whose server (or the network to it) died
+    /// finds out within about `idle + interval × count` seconds and reconnects, and, through the session
+    /// settings in ``serverKeepAlive``, the server drops a listener whose host died, so that a node gone
+    /// without a word does not pin the notification queue.
+    ///
+    /// A process that is merely stopped (SIGSTOP, a debugger) still answers keepalives from its kernel: that
+    /// case is bounded by the other side of the rule, the bridge's lag check, once it runs again.
+    enum KeepAlive {
+        /// Seconds of silence before the first probe.
+        static let idle = 10
+        /// Seconds between probes.
+        static let interval = 5
+        /// Unanswered probes before the connection is dead.
+        static let count = 3
+    }
+
+    /// The server's side of the keepalive (session settings sent at start-up, as `SET` would).
+    static let serverKeepAlive = [
+        ("tcp_keepalives_idle", "\(KeepAlive.idle)"), ("tcp_keepalives_interval", "\(KeepAlive.interval)"),
+        ("tcp_keepalives_count", "\(KeepAlive.count)"),
+    ]
+
+    /// Opens the listener's TCP connection with keepalive on. PostgresNIO's configuration has no socket
+    /// options, so the channel is made here and handed over (`Configuration(establishedChannel:tls:…)`), which
+    /// still runs PostgresNIO's TLS negotiation on it.
+    static func openKeepAliveChannel(to location: PostgresLocation) async throws -> any Channel {
+        var bootstrap = ClientBootstrap(group: PostgresConnection.defaultEventLoopGroup)
+            .connectTimeout(.seconds(10))
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+        #if os(Linux)
+        bootstrap = bootstrap
+            .channelOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_KEEPIDLE)), value: KeepAlive.idle)
+            .channelOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_KEEPINTVL)), value: KeepAlive.interval)
+            .channelOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_KEEPCNT)), value: KeepAlive.count)
+        #endif
+        return try await bootstrap.connect(host: location.host, port: location.port).get()
     }
 }

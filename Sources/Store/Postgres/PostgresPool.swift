@@ -40,6 +40,8 @@ struct PostgresPool: Sendable {
         let attempt = ConnectionAttempt<T>()
         let client = self.client
         let leaseTimeout = self.leaseTimeout
+        // Unstructured on purpose (see above): ended by its statement, or abandoned with a connection the pool
+        // wrote off.
         let work = Task {
             do {
                 let value = try await client.withConnection { connection in
@@ -53,6 +55,7 @@ struct PostgresPool: Sendable {
             }
         }
         let logger = self.logger
+        // Unstructured on purpose: it must outlive nothing, and ends with the outcome (cancelled below).
         let watchdog = Task {
             var withdrawn = false
             while true {

@@ -125,6 +125,7 @@ final class PostgresStore: Store {
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: RunningClient(client: pool.client, started: announce)),  // stopped last
+                    .init(service: RunningCommitter(committer: writer.committer)),  // stopped after the writer
                     .init(service: SchemaAndWriter(store: self, clientStarted: clientStarted)),
                 ],
                 logger: logger
@@ -202,7 +203,19 @@ extension PostgresStore {
         }
     }
 
-    /// The store's second service: brings the schema up to date, opens the gate, then runs the writer.
+    /// The loop that commits the writer's batches (``PostgresCommitter/run()``), until graceful shutdown reaches
+    /// it, after the writer has stopped.
+    fileprivate struct RunningCommitter: Service {
+        /// The committer to run.
+        let committer: PostgresCommitter
+
+        /// Runs the committer until graceful shutdown or cancellation.
+        func run() async {
+            await cancelWhenGracefulShutdown { await committer.run() }
+        }
+    }
+
+    /// The store's third service: brings the schema up to date, opens the gate, then runs the writer.
     /// When the migrations fail, it fails every waiting operation with their error and throws it, which
     /// stops the store (and, in `broker serve`, the process, for its supervisor to restart).
     fileprivate struct SchemaAndWriter: Service {

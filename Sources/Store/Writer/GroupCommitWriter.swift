@@ -1,3 +1,4 @@
+import Store
 import DequeModule
 import Foundation
 import NIOConcurrencyHelpers
@@ -76,7 +77,8 @@ final class GroupCommitWriter<Committer: BatchCommitter>: Sendable {
     private let capacity: Int
     private let maxBatchSize: Int
     private let commitDelay: Duration
-    private let committer: Committer
+    /// Commits each batch; its loop, when it has one, is run by the writer's owner.
+    let committer: Committer
     private let state = Locked(State())
     /// Where the thread sleeps; `true` once there is something to look at.
     private let signal = ConditionLock(value: false)
