@@ -88,7 +88,9 @@ struct ChaosTests {
                 \(reports.map(\.replyTimeouts).reduce(0, +)) replies not in time
                 """
             )
-            #expect(problems.isEmpty, "\(problems.prefix(10))")
+            // (Counts and flags in the expectations, not the arrays: a failure names what is wrong, briefly.)
+            let problemCount = problems.count
+            #expect(problemCount == 0, "\(problems.prefix(10))")
             #expect(acks.count >= 100, "traffic went on")
             #expect(rejoins >= 2, "the faults made clients reconnect and recover")
 
@@ -107,8 +109,17 @@ struct ChaosTests {
                 }
                 let storedIDs = stored.compactMap { $0["id"] as? Int }
                 let ackedIDs = acks.filter { $0.conversation == conversation }.map(\.id)
-                #expect(storedIDs == ackedIDs.sorted(), "conversation \(conversation): every acknowledged message stored, once")
-                #expect(Set(stored.compactMap { $0["client_id"] as? String }).count == stored.count, "one message per client_id")
+                let storedOnce = storedIDs == ackedIDs.sorted()
+                #expect(
+                    storedOnce,
+                    """
+                    conversation \(conversation): every acknowledged message stored, once: \(ackedIDs.count) acknowledged, \
+                    \(storedIDs.count) stored, lost \(Set(ackedIDs).subtracting(storedIDs).sorted().prefix(5)), \
+                    unacknowledged \(Set(storedIDs).subtracting(ackedIDs).sorted().prefix(5))
+                    """
+                )
+                let clientIDs = Set(stored.compactMap { $0["client_id"] as? String }).count
+                #expect(clientIDs == stored.count, "one message per client_id")
                 for message in stored {
                     guard let id = message["id"] as? Int, let sender = message["sender_id"] as? Int else { continue }
                     let recipient = sender == owner.id ? users[(index + 1) % Self.userCount].id : owner.id
@@ -118,8 +129,9 @@ struct ChaosTests {
             // Each recipient got every message addressed to it, once, in ascending order, across all its rejoins.
             for report in reports {
                 let expected = (addressed[report.user] ?? []).sorted()
+                let exactlyOnceInOrder = report.received == expected
                 #expect(
-                    report.received == expected,
+                    exactlyOnceInOrder,
                     """
                     user \(report.user): \(report.received.count) received, \(expected.count) addressed; \
                     missing \(Set(expected).subtracting(report.received).sorted().prefix(5)), \
