@@ -4,7 +4,8 @@ import Testing
 
 /// Two nodes on a PostgreSQL server of the test's own, under traffic from eight users, for about two
 /// minutes of faults: a node killed with SIGKILL every 20 s (alternating, restarted at once on the same
-/// database), PostgreSQL stopped and started again once, a node frozen with SIGSTOP for 10 s.
+/// database), PostgreSQL stopped and started again once, a node frozen with SIGSTOP for 10 s (longer if the
+/// other node has not yet acknowledged 20 messages meanwhile, which it must).
 ///
 /// Every user is one client with one socket at a time, on either node, sending to its two neighbours on a
 /// ring of conversations, one message at a time, each with a `client_id`, and retrying it with the same
@@ -17,7 +18,7 @@ import Testing
 /// socket and exit 0 on SIGTERM, with no manual step.
 ///
 /// Everything waits on events (readiness, acknowledgements) with generous timeouts; the only fixed times
-/// are the faults' schedule and the freeze's length.
+/// are the faults' schedule and the freeze's least length. It runs about 2¼ minutes.
 @Suite(.timeLimit(.minutes(4)))
 struct ChaosTests {
     static let userCount = 8
