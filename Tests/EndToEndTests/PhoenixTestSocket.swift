@@ -114,11 +114,22 @@ actor PhoenixTestSocket {
         await finished(code: close.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) })
     }
 
+    /// Like ``run(url:)``, but a connection that cannot be made (its node is down) also ends as closed, so a
+    /// reader waiting on the socket learns it at once.
+    nonisolated func runUntilClosed(url: String) async {
+        do {
+            try await run(url: url)
+        } catch {
+            await finished(code: nil)
+        }
+    }
+
     private func deliver(_ frame: TestFrame) {
         inbox.append(frame)
     }
 
     private func finished(code: Int?) {
+        guard !isClosed else { return }
         isClosed = true
         closeCode = code
         outgoing.finish()
