@@ -15,9 +15,10 @@ import Store
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    var input = ByteReader(UnsafeBufferPointer(start: data + 1, count: size - 1))
+    let bytes = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
     let mode = data[0]
     runBlocking {
+        var input = ByteReader(bytes)
         let token: String
         if mode & 1 == 0 {
             token = String(decoding: input.rest, as: UTF8.self)
@@ -53,15 +54,15 @@ enum Fixture {
 
 /// Reads the fuzzer's bytes front to back; past the end every read is 0.
 struct ByteReader {
-    private let bytes: UnsafeBufferPointer<UInt8>
+    private let bytes: [UInt8]
     private var index = 0
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     var isAtEnd: Bool { index >= bytes.count }
 
     /// What is left.
-    var rest: ArraySlice<UInt8> { Array(bytes)[min(index, bytes.count)...] }
+    var rest: ArraySlice<UInt8> { bytes[min(index, bytes.count)...] }
 
     mutating func byte() -> UInt8 {
         guard index < bytes.count else { return 0 }

@@ -68,7 +68,8 @@ func feed(_ bytes: [UInt8], serializer: PhoenixSerializer, chunk: Int) async {
                 SocketHandler(connection: connection, maxMessageBytes: maxFrameBytes)
             )
         }.get()
-        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+        try await channel.register()
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1))
     } catch {
         fuzzCheck(false, "pipeline setup failed: \(error)")
     }
