@@ -201,3 +201,44 @@ if Context.environment["BROKER_BENCHMARKS"] != nil {
         )
     )
 }
+
+// libFuzzer targets stay out of the default build too: `scripts/fuzz [seconds]` builds them with
+// `BROKER_FUZZ=1` and `-sanitize=fuzzer,address` (libFuzzer supplies `main`, hence `-parse-as-library`).
+if Context.environment["BROKER_FUZZ"] != nil {
+    /// One executable per fuzz target, each exporting `LLVMFuzzerTestOneInput`; `FuzzSupport` holds what they share.
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzPhoenixV1", ["Gateway", .product(name: "NIOCore", package: "swift-nio")]),
+        ("FuzzPhoenixV2", ["Gateway", .product(name: "NIOCore", package: "swift-nio")]),
+        (
+            "FuzzWebSocket",
+            [
+                "Gateway", "Broker", "Store",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        ("FuzzHTTPBody", ["Gateway", .product(name: "NIOCore", package: "swift-nio")]),
+        ("FuzzJWT", ["Gateway", "Store", .product(name: "JWTKit", package: "jwt-kit")]),
+        ("FuzzClusterFeed", ["Broker", "Store"]),
+    ]
+    package.targets.append(
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["Gateway", "Store", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/Support",
+            swiftSettings: swiftSettings
+        )
+    )
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name,
+                dependencies: target.dependencies + ["FuzzSupport"],
+                path: "Fuzz/Targets/\(target.name)",
+                swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+            )
+        )
+    }
+}
