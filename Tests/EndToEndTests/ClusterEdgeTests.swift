@@ -70,15 +70,8 @@ struct ClusterEdgeTests {
 
     /// Runs statements as the test server's own user (plain connection: the test server allows it).
     static func execute(_ statements: [String], on url: String) async throws {
-        let components = try #require(URLComponents(string: url))
         let logger = Logger(label: "e2e-postgres")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(
-                host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "test",
-                password: components.password, database: String(components.path.dropFirst()), tls: .disable
-            ),
-            id: 1, logger: logger
-        )
+        let connection = try await TestPostgres.connect(to: url, logger: logger)
         defer { Task { try? await connection.close() } }
         for statement in statements {
             // The statements are the test's own, never outside input.

@@ -59,15 +59,8 @@ struct PostgresTLSTests {
     /// The sessions connected to `database`, from `pg_stat_activity` and `pg_stat_ssl`, over a connection of
     /// the test's own to the server's maintenance database.
     private static func sessions(in database: String, on serverURL: String) async throws -> [Session] {
-        let components = try #require(URLComponents(string: serverURL))
         let logger = Logger(label: "e2e-postgres")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(
-                host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "test",
-                password: components.password, database: String(components.path.dropFirst()), tls: .disable
-            ),
-            id: 1, logger: logger
-        )
+        let connection = try await TestPostgres.connect(to: serverURL, logger: logger)
         do {
             var sessions: [Session] = []
             let rows = try await connection.query(

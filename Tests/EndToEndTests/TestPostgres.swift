@@ -51,6 +51,19 @@ enum TestPostgres {
         return url
     }
 
+    /// A plain connection of the test's own to the database of `url` (query parameters ignored; the test server
+    /// allows plain connections).
+    static func connect(to url: String, logger: Logger) async throws -> PostgresConnection {
+        let components = try #require(URLComponents(string: url))
+        return try await PostgresConnection.connect(
+            configuration: .init(
+                host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "test",
+                password: components.password, database: String(components.path.dropFirst()), tls: .disable
+            ),
+            id: 1, logger: logger
+        )
+    }
+
     /// Creates the database `name` (if missing) on the server and returns its URL: with
     /// `sslmode=verify-full&sslrootcert=` `certificateAuthority` when there is one (by default the test
     /// server's), else as the server's URL is.
@@ -59,13 +72,7 @@ enum TestPostgres {
     ) async throws -> String {
         var components = try #require(URLComponents(string: serverURL))
         let logger = Logger(label: "e2e-postgres")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(
-                host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "test",
-                password: components.password, database: String(components.path.dropFirst()), tls: .disable
-            ),
-            id: 1, logger: logger
-        )
+        let connection = try await connect(to: serverURL, logger: logger)
         do {
             // The name is the test's own (letters, digits, underscores), never outside input.
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE template0"), logger: logger)
