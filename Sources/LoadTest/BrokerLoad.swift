@@ -108,6 +108,23 @@ struct BrokerLoad: AsyncParsableCommand {
     @Option(help: "Pipeline: sends one socket writes back to back without waiting for replies.")
     var messages: Int = 10_000
 
+    /// Churn.
+    @Option(
+        help: """
+            Pairs: sockets closed and reopened per second while sending, round robin over the users; each new \
+            socket rejoins room:chat with last_seen_id = the highest message id its user saw, and the replayed \
+            messages count as delivered.
+            """)
+    var churn: Double = 0
+
+    /// Reporting interval.
+    @Option(
+        help: """
+            Pairs: print a line every this many seconds while sending (sent, delivered, lost so far, the \
+            interval's p50/p99, reconnects; with --server-pid the servers' RSS and open files); 0: none.
+            """)
+    var reportInterval: Double = 0
+
     /// Per-socket in-flight bound.
     @Option(help: "Unanswered sends per socket beyond which further sends are skipped (and counted).")
     var maxInflight: Int = 1_000
@@ -150,6 +167,12 @@ struct BrokerLoad: AsyncParsableCommand {
             throw ValidationError("--connect-timeout must be 1…3,600")
         }
         guard graceSeconds >= 0, graceSeconds <= 600 else { throw ValidationError("--grace-seconds must be 0…600") }
+        guard churn >= 0, churn <= 10_000 else { throw ValidationError("--churn must be 0…10,000 per second") }
+        if churn > 0, mode != .pairs { throw ValidationError("--churn needs --mode pairs") }
+        guard reportInterval == 0 || (reportInterval >= 1 && reportInterval <= 3_600) else {
+            throw ValidationError("--report-interval must be 0 or 1…3,600 seconds")
+        }
+        if reportInterval > 0, mode != .pairs { throw ValidationError("--report-interval needs --mode pairs") }
         guard (1...1_000_000).contains(maxInflight) else {
             throw ValidationError("--max-inflight must be 1…1,000,000")
         }

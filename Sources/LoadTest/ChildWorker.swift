@@ -19,11 +19,18 @@ final class ChildWorker: LoadWorker {
     private let latest = Mutex(ProgressSnapshot())
     /// Nothing is awaited past this.
     private let deadline: RunDeadline
+    /// Receives the worker's interval reports.
+    private let onInterval: @Sendable (IntervalReport) -> Void
 
-    /// Starts worker `index`: `executable` with `arguments` plus `--worker-index index`.
-    init(index: Int, executable: String, arguments: [String], deadline: RunDeadline) throws {
+    /// Starts worker `index`: `executable` with `arguments` plus `--worker-index index`; its interval reports
+    /// go to `onInterval`.
+    init(
+        index: Int, executable: String, arguments: [String], deadline: RunDeadline,
+        onInterval: @escaping @Sendable (IntervalReport) -> Void = { _ in }
+    ) throws {
         self.index = index
         self.deadline = deadline
+        self.onInterval = onInterval
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments + ["--worker-index", String(index)]
@@ -53,6 +60,10 @@ final class ChildWorker: LoadWorker {
         }
         if message.kind == .progress {
             if let snapshot = message.progress { latest.withLock { $0 = snapshot } }
+            return
+        }
+        if message.kind == .interval {
+            if let report = message.interval { onInterval(report) }
             return
         }
         // Reports are few (one per command): wait for room rather than drop one.

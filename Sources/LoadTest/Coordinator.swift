@@ -25,13 +25,18 @@ struct Coordinator {
         }
         try check(slices: slices, seed: seed)
         let sampler = try configuration.serverPIDs.isEmpty ? nil : ServerSampler(pids: configuration.serverPIDs)
-        let workers = try await startWorkers(slices: slices)
+        let collector =
+            configuration.reportInterval > 0
+            ? IntervalCollector(workers: configuration.workers, length: configuration.reportInterval, sampler: sampler)
+            : nil
+        let workers = try await startWorkers(slices: slices, collector: collector)
         let display = ProgressDisplay(workers: workers)
         display.start(deadline: configuration.deadline)
         do {
-            let report = try await drive(
+            var report = try await drive(
                 workers: workers, slices: slices, sampler: sampler, display: display, runStarted: runStarted
             )
+            report.intervals = collector?.summaries
             display.stop()
             return report
         } catch {
@@ -76,9 +81,14 @@ struct Coordinator {
     }
 
     /// The workers: this process's engine, or child processes once each said it is ready.
-    private func startWorkers(slices: [WorkloadSlice]) async throws -> [any LoadWorker] {
+    private func startWorkers(slices: [WorkloadSlice], collector: IntervalCollector?) async throws -> [any LoadWorker] {
+        let onInterval: @Sendable (IntervalReport) -> Void = { collector?.add($0) }
         if configuration.workers == 1 {
-            return [LocalWorker(engine: LoadEngine(configuration: configuration, slice: slices[0], workerIndex: 0))]
+            return [
+                LocalWorker(
+                    engine: LoadEngine(
+                        configuration: configuration, slice: slices[0], workerIndex: 0, onInterval: onInterval))
+            ]
         }
         let executable =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -87,7 +97,8 @@ struct Coordinator {
             for index in 0..<configuration.workers {
                 children.append(
                     try ChildWorker(
-                        index: index, executable: executable, arguments: arguments, deadline: configuration.deadline)
+                        index: index, executable: executable, arguments: arguments, deadline: configuration.deadline,
+                        onInterval: onInterval)
                 )
             }
             for child in children { try await child.waitReady() }
@@ -120,11 +131,13 @@ struct Coordinator {
             let holdEnd = MonotonicClock.now() &+ MonotonicClock.nanoseconds(configuration.duration)
             await MonotonicClock.sleep(until: min(holdEnd, configuration.deadline.value))
         case .pairs:
-            display.setPhase("pairs \(Self.format(configuration.rate))/s")
+            let churn = configuration.churn > 0 ? ", churn \(Self.format(configuration.churn))/s" : ""
+            display.setPhase("pairs \(Self.format(configuration.rate))/s\(churn)")
             stages.append(
                 try await runStage(
                     index: 0, rate: configuration.rate, seconds: configuration.duration, workers: workers,
-                    slices: slices, sampler: sampler, p99Bound: nil
+                    slices: slices, sampler: sampler, p99Bound: nil, churn: configuration.churn,
+                    reportInterval: configuration.reportInterval
                 )
             )
         case .ramp:
@@ -216,14 +229,17 @@ struct Coordinator {
     /// pairs), and samples the server's CPU time from the stage's start to its end.
     private func runStage(
         index: Int, rate: Double, seconds: Double, workers: [any LoadWorker], slices: [WorkloadSlice],
-        sampler: ServerSampler?, p99Bound: UInt64?, burst: Int = 0
+        sampler: ServerSampler?, p99Bound: UInt64?, burst: Int = 0, churn: Double = 0, reportInterval: Double = 0
     ) async throws -> StageSummary {
         let totalPairs = slices.reduce(0) { $0 + $1.pairs.count }
+        let totalSockets = slices.reduce(0) { $0 + $1.sockets.count }
         let startAt = MonotonicClock.now() &+ Self.stageLeadNanos
         let plans = slices.map { slice in
             StagePlan(
                 index: index, rate: totalPairs > 0 ? rate * Double(slice.pairs.count) / Double(totalPairs) : 0,
-                startAt: startAt, seconds: seconds, graceSeconds: configuration.graceSeconds, burst: burst
+                startAt: startAt, seconds: seconds, graceSeconds: configuration.graceSeconds, burst: burst,
+                churn: totalSockets > 0 ? churn * Double(slice.sockets.count) / Double(totalSockets) : 0,
+                reportInterval: reportInterval
             )
         }
         async let startSample: ServerSample? = {

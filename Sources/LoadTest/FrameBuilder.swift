@@ -10,10 +10,16 @@ enum FrameBuilder {
     /// The ref of the join itself.
     static let joinReplyRef = "1"
 
-    /// `["1","1","room:chat","phx_join",{}]`
-    static func join(allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 48)
-        buffer.writeStaticString(#"["1","1","room:chat","phx_join",{}]"#)
+    /// `["1","1","room:chat","phx_join",{}]`, or with `{"last_seen_id":N}` to recover what was missed after N.
+    static func join(lastSeenID: Int64? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 72)
+        guard let lastSeenID else {
+            buffer.writeStaticString(#"["1","1","room:chat","phx_join",{}]"#)
+            return buffer
+        }
+        buffer.writeStaticString(#"["1","1","room:chat","phx_join",{"last_seen_id":"#)
+        buffer.writeString(String(lastSeenID))
+        buffer.writeStaticString("}]")
         return buffer
     }
 

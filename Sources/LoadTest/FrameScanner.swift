@@ -65,10 +65,12 @@ struct FrameScanner {
         return complete ? InboundPayload(status: status, response: response, message: message) : nil
     }
 
-    /// `{"reason": …, "message": {…}, …}`
+    /// `{"reason": …, "message": {…}, "recovered": N, "truncated": bool, …}`
     private mutating func response() -> InboundResponse? {
         var reason: String?
         var message: InboundMessage?
+        var recovered: Int64?
+        var truncated: Bool?
         let complete = members { scanner, key in
             switch key {
             case "reason":
@@ -77,12 +79,19 @@ struct FrameScanner {
             case "message":
                 guard let value = scanner.optionalObject({ $0.message() }) else { return false }
                 message = value
+            case "recovered":
+                guard let value = scanner.optionalInteger() else { return false }
+                recovered = value
+            case "truncated":
+                guard let value = scanner.optionalBool() else { return false }
+                truncated = value
             default:
                 return scanner.skipValue(depth: 2)
             }
             return true
         }
-        return complete ? InboundResponse(reason: reason, message: message) : nil
+        return complete
+            ? InboundResponse(reason: reason, message: message, recovered: recovered, truncated: truncated) : nil
     }
 
     /// `{"id": N, "sender_id": N, "content": "…", …}`
@@ -135,6 +144,14 @@ struct FrameScanner {
         if consumeLiteral("null") { return .some(nil) }
         guard let value = string() else { return nil }
         return .some(value)
+    }
+
+    /// `true`, `false` or `null`: `.some(nil)` for null, `nil` for anything else.
+    private mutating func optionalBool() -> Bool?? {
+        if consumeLiteral("null") { return .some(nil) }
+        if consumeLiteral("true") { return .some(true) }
+        if consumeLiteral("false") { return .some(false) }
+        return nil
     }
 
     /// An integer or `null`: `.some(nil)` for null, `nil` when malformed, fractional or out of range.

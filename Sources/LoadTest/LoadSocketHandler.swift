@@ -27,6 +27,9 @@ final class LoadSocketHandler: ChannelInboundHandler {
     private var joinedOK = false
     /// A fragmented text message being reassembled.
     private var fragments: ByteBuffer?
+    /// Pushes still to come of the join's replay (its reply's `recovered`): they come right after the reply,
+    /// before any live push.
+    private var replayRemaining: Int64 = 0
 
     /// A handler for `session`'s socket.
     init(session: SocketSession, stats: WorkerStats, workerIndex: Int, joined: EventLoopPromise<Void>) {
@@ -38,7 +41,7 @@ final class LoadSocketHandler: ChannelInboundHandler {
 
     /// Sends the join as soon as the socket is upgraded.
     func handlerAdded(context: ChannelHandlerContext) {
-        let frame = FrameBuilder.join(allocator: context.channel.allocator)
+        let frame = FrameBuilder.join(lastSeenID: session.joinedAfter, allocator: context.channel.allocator)
         context.writeAndFlush(wrapOutboundOut(Self.textFrame(frame)), promise: nil)
     }
 
@@ -163,6 +166,11 @@ final class LoadSocketHandler: ChannelInboundHandler {
             joinPending = false
             if ok {
                 joinedOK = true
+                if session.joinedAfter != nil {
+                    let response = frame.payload.response
+                    replayRemaining = max(0, response?.recovered ?? 0)
+                    stats.rejoined(recovered: Int(replayRemaining), truncated: response?.truncated ?? false)
+                }
                 stats.socketJoined()
                 joined.succeed()
             } else {
@@ -175,6 +183,9 @@ final class LoadSocketHandler: ChannelInboundHandler {
     /// A `receive_msg` push.
     private func handlePush(_ frame: InboundFrame) {
         let now = MonotonicClock.now()
+        let replayed = replayRemaining > 0
+        if replayed { replayRemaining -= 1 }
+        if let id = frame.payload.message?.id { session.saw(id) }
         guard let message = frame.payload.message, let content = message.content,
             let stamp = MessageStamp(content: content)
         else {
@@ -186,7 +197,8 @@ final class LoadSocketHandler: ChannelInboundHandler {
             return
         }
         let latency = now > stamp.scheduled ? now - stamp.scheduled : 0
-        stats.pushed(stamp, socketUser: session.userID, sender: message.senderID, latencyNanos: latency)
+        stats.pushed(
+            stamp, socketUser: session.userID, sender: message.senderID, latencyNanos: latency, replayed: replayed)
     }
 
     /// Nanoseconds from `instant` to now (zero for an instant in the future).

@@ -68,3 +68,51 @@ final class ProgressDisplay: Sendable {
         FileHandle.standardError.write(Data(text.utf8))
     }
 }
+
+/// Gathers the workers' reports of each interval; when every worker has reported one, samples the servers,
+/// prints the interval's line on standard error and keeps its summary for the final report.
+final class IntervalCollector: Sendable {
+    /// Reports per interval expected (one per worker).
+    private let workers: Int
+    /// Interval length, seconds.
+    private let length: Double
+    /// The servers, if sampled.
+    private let sampler: ServerSampler?
+    /// Reports by interval index with how many arrived, and the finished summaries.
+    private let state = Mutex<(pending: [Int: (report: IntervalReport, count: Int)], done: [IntervalSummary])>(
+        (pending: [:], done: []))
+
+    /// A collector of `workers` workers' `length`-second intervals.
+    init(workers: Int, length: Double, sampler: ServerSampler?) {
+        self.workers = workers
+        self.length = length
+        self.sampler = sampler
+    }
+
+    /// One worker's report of an interval.
+    func add(_ report: IntervalReport) {
+        let complete = state.withLock { state -> IntervalReport? in
+            var entry = state.pending[report.index] ?? (report: IntervalReport(index: report.index, seconds: 0), count: 0)
+            entry.report.merge(report)
+            entry.count += 1
+            guard entry.count >= workers else {
+                state.pending[report.index] = entry
+                return nil
+            }
+            state.pending[report.index] = nil
+            return entry.report
+        }
+        guard let complete else { return }
+        let summary = IntervalSummary(
+            complete, length: length, serverRssKib: sampler?.sample()?.rssKiB, serverOpenFiles: sampler?.openFiles())
+        state.withLock { $0.done.append(summary) }
+        // On a terminal the live line is redrawn in place: clear it first.
+        let prefix = isatty(2) == 1 ? "\r\u{1B}[2K" : ""
+        FileHandle.standardError.write(Data((prefix + summary.line + "\n").utf8))
+    }
+
+    /// Every interval reported so far, in order.
+    var summaries: [IntervalSummary] {
+        state.withLock { $0.done.sorted { $0.index < $1.index } }
+    }
+}

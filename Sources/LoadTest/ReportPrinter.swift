@@ -37,6 +37,19 @@ enum ReportPrinter {
                 lines.append(row("latency µs", latency(stage.latencyUs)))
                 lines.append(row("ack latency µs", latency(stage.ackLatencyUs)))
                 lines.append(row("send lag µs", latency(stage.sendLagUs)))
+                if stage.reconnects > 0 || !stage.reconnectFailures.isEmpty {
+                    lines.append(
+                        row(
+                            "churn",
+                            "\(stage.reconnects) rejoins with last_seen_id (\(stage.reconnectRate)/s), failed: "
+                                + counts(stage.reconnectFailures) + ", \(stage.truncatedJoins) truncated, "
+                                + "\(stage.redirected) sends moved off reconnecting sockets"))
+                    lines.append(
+                        row(
+                            "replayed",
+                            "\(stage.replayed) delivered by replay (\(stage.recoveredAnnounced) announced); "
+                                + "latency µs " + latency(stage.replayLatencyUs)))
+                }
                 if let acked = stage.ackedPerSecond {
                     lines.append(row("pipeline", "\(stage.acked) acked at \(acked)/s, \(stage.outOfOrder) out of order"))
                 }

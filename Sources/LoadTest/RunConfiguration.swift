@@ -40,6 +40,10 @@ struct RunConfiguration: Sendable {
     let maxInflight: Int
     /// Pipeline mode's sends from its one socket.
     let messages: Int
+    /// Pairs: sockets closed and reopened per second over the whole run, each rejoining with `last_seen_id`.
+    let churn: Double
+    /// Pairs: seconds per reporting interval (0: none).
+    let reportInterval: Double
     /// The instant after which everything stops by itself.
     let deadline: RunDeadline
     /// Seconds from the end of the connect phase to the hard deadline: duration, grace and ``deadlineMargin``
@@ -76,6 +80,8 @@ struct RunConfiguration: Sendable {
         graceSeconds = command.graceSeconds
         maxInflight = command.mode == .pipeline ? max(command.maxInflight, command.messages) : command.maxInflight
         messages = command.messages
+        churn = command.churn
+        reportInterval = command.reportInterval
         runSeconds = duration + graceSeconds + Self.deadlineMargin + (command.workerIndex == nil ? 0 : 5)
         let label = command.workerIndex.map { "broker-load worker \($0)" } ?? "broker-load"
         deadline = RunDeadline(

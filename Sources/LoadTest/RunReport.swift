@@ -16,6 +16,8 @@ struct RunReport: Codable, Sendable {
     var stages: [StageSummary]
     /// Ramp's outcome.
     var ramp: RampOutcome?
+    /// Pairs with `--report-interval`: each interval's counts and the servers' RSS and open files.
+    var intervals: [IntervalSummary]?
     /// The server's resource use, with `--server-pid`.
     var server: ServerReport?
     /// Oddities seen by the client (unparsed frames, foreign pushes, …).

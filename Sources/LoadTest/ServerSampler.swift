@@ -34,6 +34,19 @@ struct ServerSampler: Sendable {
         return total
     }
 
+    /// The processes' open file descriptors now (entries of `/proc/PID/fd`, summed), or `nil` when one cannot
+    /// be read.
+    func openFiles() -> Int? {
+        var total = 0
+        for pid in pids {
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else {
+                return nil
+            }
+            total += entries.count
+        }
+        return total
+    }
+
     private func sample(_ pid: Int32) -> ServerSample? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)

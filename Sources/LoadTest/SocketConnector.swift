@@ -21,12 +21,15 @@ struct SocketConnector: Sendable {
     /// Largest frame accepted from the server.
     static let maxFrameSize = 1 << 20
 
-    /// Opens socket `index` for `user`, bound to `localAddress` when given.
-    func open(index: Int, user: SeedUser, localAddress: SocketAddress?) async -> Result<OpenSocket, ConnectFailure> {
+    /// Opens socket `index` for `user`, bound to `localAddress` when given; with `lastSeenID` its join asks for
+    /// every message after that id (recovery).
+    func open(
+        index: Int, user: SeedUser, localAddress: SocketAddress?, lastSeenID: Int64? = nil
+    ) async -> Result<OpenSocket, ConnectFailure> {
         let loop = group.next()
         let endpoint = endpoints[Int(user.id.magnitude % UInt64(endpoints.count))]
         let joined = loop.makePromise(of: Void.self)
-        let session = SocketSession(index: index, userID: user.id)
+        let session = SocketSession(index: index, userID: user.id, lastSeenID: lastSeenID)
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: endpoint.hostHeader)
         headers.add(name: "Content-Length", value: "0")

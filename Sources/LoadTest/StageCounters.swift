@@ -18,6 +18,18 @@ struct StageCounters: Sendable {
     var awaiting = 0
     /// Pushes or replies of an earlier, already reported stage.
     var late = 0
+    /// First receipts that came in a rejoin's replay (`last_seen_id` recovery); also counted in `received`.
+    var replayed = 0
+    /// Sockets closed and joined again with `last_seen_id` (churn).
+    var reconnects = 0
+    /// Churn reconnects that failed, by reason.
+    var reconnectFailures: [String: Int] = [:]
+    /// Rejoins whose reply said `truncated`.
+    var truncatedJoins = 0
+    /// Messages the rejoins' replies announced (`recovered`).
+    var recoveredAnnounced = 0
+    /// Sends moved to the next pair because their socket was being reconnected.
+    var redirected = 0
     /// Ok replies that came back before the reply to an earlier send of the same socket (each seeded user
     /// sends to one conversation, whose replies must follow its send order).
     var outOfOrder = 0

@@ -13,4 +13,8 @@ struct StagePlan: Codable, Sendable {
     /// Pipeline: this many sends from the first directed pair, written back to back at `startAt` (0: the
     /// open-loop `rate`).
     var burst: Int = 0
+    /// Churn: this worker's sockets closed and reopened per second during the stage (0: none).
+    var churn: Double = 0
+    /// Seconds per reporting interval (0: no interval reports).
+    var reportInterval: Double = 0
 }

@@ -24,6 +24,14 @@ struct StatsState: Sendable {
     var sendLag = LatencyBuckets.makeHistogram()
     /// The current stage's exact largest send lag, µs.
     var sendLagMax: UInt64 = 0
+    /// The current stage's latency of replayed pushes (scheduled send to replay), µs.
+    var replayLatency = LatencyBuckets.makeHistogram()
+    /// Its exact maximum.
+    var replayLatencyMax: UInt64 = 0
+    /// The current reporting interval's counters.
+    var interval = IntervalCounters()
+    /// `issued` when the previous reporting interval ended: older sends had a whole interval to arrive.
+    var intervalMark: UInt64 = 0
     /// Sockets dropped when the current stage began.
     var droppedAtStageStart = 0
 
@@ -41,4 +49,36 @@ struct StatsState: Sendable {
     var totalDelivered = 0
     /// Error replies over the whole run.
     var totalErrors = 0
+}
+
+/// What a process counts for the current reporting interval (reset at each interval's end).
+struct IntervalCounters: Sendable {
+    /// Sends written.
+    var sent = 0
+    /// Error replies.
+    var errors = 0
+    /// First receipts, live or replayed.
+    var delivered = 0
+    /// First receipts in a rejoin's replay.
+    var replayed = 0
+    /// Copies beyond the first.
+    var duplicates = 0
+    /// Copies on a socket of neither participant.
+    var misdelivered = 0
+    /// Churn rejoins.
+    var reconnects = 0
+    /// Churn reconnects that failed.
+    var reconnectFailures = 0
+    /// Rejoins with `truncated`.
+    var truncatedJoins = 0
+    /// Sends moved off a reconnecting socket.
+    var redirected = 0
+    /// Live pushes' end-to-end latency, µs.
+    var latency = LatencyBuckets.makeHistogram()
+    /// Its exact maximum.
+    var latencyMax: UInt64 = 0
+    /// Replayed pushes' latency, µs.
+    var replayLatency = LatencyBuckets.makeHistogram()
+    /// Its exact maximum.
+    var replayLatencyMax: UInt64 = 0
 }

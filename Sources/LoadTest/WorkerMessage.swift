@@ -10,6 +10,8 @@ struct WorkerMessage: Codable, Sendable {
         case connected
         /// A stage is done: ``WorkerMessage/stage``.
         case stage
+        /// A reporting interval of the stage under way ended: ``WorkerMessage/interval``.
+        case interval
         /// The sockets are closed: ``WorkerMessage/finish``; the worker exits next.
         case finished
         /// The worker failed: ``WorkerMessage/error``; it exits next.
@@ -24,6 +26,8 @@ struct WorkerMessage: Codable, Sendable {
     var connect: ConnectReport?
     /// For ``Kind/stage``.
     var stage: StageReport?
+    /// For ``Kind/interval``.
+    var interval: IntervalReport?
     /// For ``Kind/finished``.
     var finish: FinishReport?
     /// For ``Kind/failed``.

@@ -25,7 +25,11 @@ struct WorkerServer {
             workers: configuration.workers,
             index: index
         )
-        let engine = LoadEngine(configuration: configuration, slice: slice, workerIndex: index)
+        let engine = LoadEngine(configuration: configuration, slice: slice, workerIndex: index) { report in
+            var message = WorkerMessage(.interval)
+            message.interval = report
+            if let line = try? WireCodec.line(message) { output.write(line) }
+        }
         let commands = Mailbox<WorkerCommand>(capacity: 16)
         LineReader.start(
             fileDescriptor: 0, name: "worker-\(index)-stdin",

@@ -64,6 +64,7 @@ final class WorkerStats: Sendable {
             let sequence = state.issued
             state.issued += 1
             state.stage.sent += 1
+            state.interval.sent += 1
             state.totalSent += 1
             let micros = lagNanos / 1_000
             state.sendLag.record(min(micros, LatencyBuckets.highestTrackable))
@@ -97,6 +98,7 @@ final class WorkerStats: Sendable {
             }
             if let reason {
                 state.stage.errors.count(reason)
+                state.interval.errors += 1
                 state.totalErrors += 1
                 return
             }
@@ -112,8 +114,12 @@ final class WorkerStats: Sendable {
     }
 
     /// A push of this worker's message `stamp` on a socket of user `socketUser`, sent by `sender`, `latencyNanos`
-    /// after it was scheduled.
-    func pushed(_ stamp: MessageStamp, socketUser: Int64, sender: Int64?, latencyNanos: UInt64) {
+    /// after it was scheduled; `replayed` when it came in the replay of a join with `last_seen_id`.
+    ///
+    /// A replayed message counts as delivered like a live one; a second copy of a message, live or replayed,
+    /// is a duplicate (the server sent it twice: a rejoin asks only for ids above the highest the socket saw).
+    /// Live and replayed latencies are kept apart: a replay's includes the time its recipient was away.
+    func pushed(_ stamp: MessageStamp, socketUser: Int64, sender: Int64?, latencyNanos: UInt64, replayed: Bool = false) {
         state.withLock { state in
             guard stamp.sequence < state.issued else {
                 state.finish.unknownSequences += 1
@@ -125,13 +131,17 @@ final class WorkerStats: Sendable {
             }
             guard stamp.recipient == socketUser else {
                 state.stage.misdelivered += 1
+                state.interval.misdelivered += 1
                 return
             }
             guard state.received.insert(stamp.sequence) else {
                 state.stage.duplicates += 1
+                state.interval.duplicates += 1
                 return
             }
             state.totalDelivered += 1
+            state.interval.delivered += 1
+            if replayed { state.interval.replayed += 1 }
             guard stamp.sequence >= state.stageFirst else {
                 state.stage.late += 1
                 state.finish.lateArrivals += 1
@@ -139,9 +149,80 @@ final class WorkerStats: Sendable {
             }
             state.stage.received += 1
             if state.acked.contains(stamp.sequence) { state.stage.awaiting -= 1 }
-            let micros = latencyNanos / 1_000
-            state.latency.record(min(micros, LatencyBuckets.highestTrackable))
-            state.latencyMax = max(state.latencyMax, micros)
+            let micros = min(latencyNanos / 1_000, LatencyBuckets.highestTrackable)
+            if replayed {
+                state.stage.replayed += 1
+                state.replayLatency.record(micros)
+                state.replayLatencyMax = max(state.replayLatencyMax, micros)
+                state.interval.replayLatency.record(micros)
+                state.interval.replayLatencyMax = max(state.interval.replayLatencyMax, micros)
+            } else {
+                state.latency.record(micros)
+                state.latencyMax = max(state.latencyMax, micros)
+                state.interval.latency.record(micros)
+                state.interval.latencyMax = max(state.interval.latencyMax, micros)
+            }
+        }
+    }
+
+    // MARK: - Churn
+
+    /// A socket joined again with `last_seen_id`; its reply announced `recovered` messages.
+    func rejoined(recovered: Int, truncated: Bool) {
+        state.withLock { state in
+            state.stage.reconnects += 1
+            state.stage.recoveredAnnounced += recovered
+            state.interval.reconnects += 1
+            if truncated {
+                state.stage.truncatedJoins += 1
+                state.interval.truncatedJoins += 1
+            }
+        }
+    }
+
+    /// A churn reconnect failed (or was not made), for `reason`.
+    func reconnectFailed(_ reason: String) {
+        state.withLock { state in
+            state.stage.reconnectFailures.count(reason)
+            state.interval.reconnectFailures += 1
+        }
+    }
+
+    /// A send went to the next pair because its socket was being reconnected.
+    func redirected() {
+        state.withLock { state in
+            state.stage.redirected += 1
+            state.interval.redirected += 1
+        }
+    }
+
+    // MARK: - Intervals
+
+    /// The counts of the interval that ends now (interval `index`, `seconds` after the stage's start); the next
+    /// interval starts from zero.
+    func takeInterval(index: Int, seconds: Double) -> IntervalReport {
+        state.withLock { state in
+            var report = IntervalReport(index: index, seconds: seconds)
+            let interval = state.interval
+            report.sent = interval.sent
+            report.errors = interval.errors
+            report.delivered = interval.delivered
+            report.replayed = interval.replayed
+            report.duplicates = interval.duplicates
+            report.misdelivered = interval.misdelivered
+            report.reconnects = interval.reconnects
+            report.reconnectFailures = interval.reconnectFailures
+            report.truncatedJoins = interval.truncatedJoins
+            report.redirected = interval.redirected
+            report.latency = LatencyBuckets(interval.latency, max: interval.latencyMax)
+            report.replayLatency = LatencyBuckets(interval.replayLatency, max: interval.replayLatencyMax)
+            let mark = max(state.stageFirst, state.intervalMark)
+            report.lostSoFar = state.acked.count(notIn: state.received, in: state.stageFirst..<mark)
+            report.awaiting = state.stage.awaiting
+            report.open = state.joined - state.closed
+            state.intervalMark = state.issued
+            state.interval = IntervalCounters()
+            return report
         }
     }
 
@@ -163,6 +244,10 @@ final class WorkerStats: Sendable {
             state.latencyMax = 0
             state.ackLatencyMax = 0
             state.sendLagMax = 0
+            state.replayLatency.reset()
+            state.replayLatencyMax = 0
+            state.interval = IntervalCounters()
+            state.intervalMark = state.issued
             state.droppedAtStageStart = state.finish.dropped
         }
     }
@@ -189,6 +274,13 @@ final class WorkerStats: Sendable {
             report.misdelivered = stage.misdelivered
             report.late = stage.late
             report.outOfOrder = stage.outOfOrder
+            report.replayed = stage.replayed
+            report.reconnects = stage.reconnects
+            report.reconnectFailures = stage.reconnectFailures
+            report.truncatedJoins = stage.truncatedJoins
+            report.recoveredAnnounced = stage.recoveredAnnounced
+            report.redirected = stage.redirected
+            report.replayLatency = LatencyBuckets(state.replayLatency, max: state.replayLatencyMax)
             report.lost = state.acked.count(notIn: state.received, in: state.stageFirst..<state.issued)
             report.unanswered = max(0, stage.sent - stage.acked - stage.errors.values.reduce(0, +))
             report.dropped = state.finish.dropped - state.droppedAtStageStart
