@@ -125,7 +125,7 @@ import Testing
     try channel.pipeline.syncOperations.addHandler(
         LoadSocketHandler(session: session, stats: stats, workerIndex: 0, joined: joined))
     let join = try #require(try channel.readOutbound(as: WebSocketFrame.self))
-    #expect(String(buffer: join.unmaskedData) == #"["1","1","room:chat","phx_join",{"last_seen_id":10}]"#)
+    #expect(String(buffer: join.data) == #"["1","1","room:chat","phx_join",{"last_seen_id":10}]"#)
 
     stats.beginStage()
     let sequences = (0..<3).map { _ in stats.issueSend(lagNanos: 0) }
