@@ -20,47 +20,29 @@ extension Settings {
     /// - Throws: ``ConfigurationError`` naming the variable whose value cannot be used, or
     ///   `BROKER_SMTP_HOST` when the SMTP mailer has no server.
     static func mailSettings(mailer: String, environment: [String: String]) throws -> MailSettings {
-        func string(_ key: String) -> String? {
-            guard let value = environment[key], !value.isEmpty else { return nil }
-            return value
-        }
-        func integer(_ key: String, _ fallback: Int, range: ClosedRange<Int>) throws -> Int {
-            guard let raw = string(key) else { return fallback }
-            guard let value = Int(raw), range.contains(value) else {
-                throw ConfigurationError(message: "\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return value
-        }
-        func boolean(_ key: String, _ fallback: Bool) throws -> Bool {
-            switch string(key) {
-            case nil: return fallback
-            case "true": return true
-            case "false": return false
-            default: throw ConfigurationError(message: "\(key) must be true or false")
-            }
-        }
+        let read = EnvironmentReader(environment: environment)
         let hostName = ProcessInfo.processInfo.hostName
-        let from = string("BROKER_SMTP_FROM") ?? string("BROKER_MAIL_FROM") ?? "broker@\(hostName)"
-        let retryBase = Duration.milliseconds(try integer("BROKER_SMTP_RETRY_BASE", 1_000, range: 1...3_600_000))
+        let from = read.string("BROKER_SMTP_FROM") ?? read.string("BROKER_MAIL_FROM") ?? "broker@\(hostName)"
+        let retryBase = Duration.milliseconds(try read.integer("BROKER_SMTP_RETRY_BASE", 1_000, range: 1...3_600_000))
         guard mailer == "smtp" else { return MailSettings(smtp: nil, from: from, retryBase: retryBase) }
-        guard let host = string("BROKER_SMTP_HOST") else {
+        guard let host = read.string("BROKER_SMTP_HOST") else {
             throw ConfigurationError(message: "BROKER_SMTP_HOST must name the SMTP server when BROKER_MAILER=smtp")
         }
         var smtp = SMTPConfiguration(host: host)
-        smtp.port = try integer("BROKER_SMTP_PORT", smtp.port, range: 1...65_535)
-        smtp.username = string("BROKER_SMTP_USER")
-        smtp.password = string("BROKER_SMTP_PASSWORD")
+        smtp.port = try read.integer("BROKER_SMTP_PORT", smtp.port, range: 1...65_535)
+        smtp.username = read.string("BROKER_SMTP_USER")
+        smtp.password = read.string("BROKER_SMTP_PASSWORD")
         if (smtp.username == nil) != (smtp.password == nil) {
             throw ConfigurationError(message: "BROKER_SMTP_USER and BROKER_SMTP_PASSWORD must be set together")
         }
-        smtp.startTLS = try boolean("BROKER_SMTP_STARTTLS", smtp.startTLS)
-        if let caFile = string("BROKER_SMTP_CA_FILE") {
+        smtp.startTLS = try read.boolean("BROKER_SMTP_STARTTLS", smtp.startTLS)
+        if let caFile = read.string("BROKER_SMTP_CA_FILE") {
             guard FileManager.default.isReadableFile(atPath: caFile) else {
                 throw ConfigurationError(message: "BROKER_SMTP_CA_FILE cannot be read: \(caFile)")
             }
             smtp.caFile = caFile
         }
-        smtp.timeout = .seconds(try integer("BROKER_SMTP_TIMEOUT", 30, range: 1...3_600))
+        smtp.timeout = .seconds(try read.integer("BROKER_SMTP_TIMEOUT", 30, range: 1...3_600))
         smtp.heloName = hostName
         return MailSettings(smtp: smtp, from: from, retryBase: retryBase)
     }

@@ -42,84 +42,57 @@ struct Settings: Sendable {
     /// Reads the settings from the environment.
     /// - Throws: ``ConfigurationError`` naming the variable whose value cannot be used.
     init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        func string(_ key: String) -> String? {
-            guard let value = environment[key], !value.isEmpty else { return nil }
-            return value
-        }
-        func integer(_ key: String, _ fallback: Int, range: ClosedRange<Int>) throws -> Int {
-            guard let raw = string(key) else { return fallback }
-            guard let value = Int(raw), range.contains(value) else {
-                throw ConfigurationError(message: "\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return value
-        }
-        func number(_ key: String, _ fallback: Double) throws -> Double {
-            guard let raw = string(key) else { return fallback }
-            guard let value = Double(raw), value > 0 else {
-                throw ConfigurationError(message: "\(key) must be a positive number")
-            }
-            return value
-        }
-        host = string("BROKER_HOST") ?? host
-        port = try integer("BROKER_PORT", port, range: 0...65_535)
-        databaseURL = string("BROKER_DATABASE_URL") ?? databaseURL
-        dataDirectory = string("BROKER_DATA_DIR") ?? dataDirectory
-        jwtSecret = string("BROKER_JWT_SECRET")
-        tokenTTL = try integer("BROKER_TOKEN_TTL", tokenTTL, range: 1...315_360_000)
-        mailer = string("BROKER_MAILER") ?? mailer
+        let read = EnvironmentReader(environment: environment)
+        host = read.string("BROKER_HOST") ?? host
+        port = try read.integer("BROKER_PORT", port, range: 0...65_535)
+        databaseURL = read.string("BROKER_DATABASE_URL") ?? databaseURL
+        dataDirectory = read.string("BROKER_DATA_DIR") ?? dataDirectory
+        jwtSecret = read.string("BROKER_JWT_SECRET")
+        tokenTTL = try read.integer("BROKER_TOKEN_TTL", tokenTTL, range: 1...315_360_000)
+        mailer = read.string("BROKER_MAILER") ?? mailer
         guard ["local", "smtp"].contains(mailer) else {
             throw ConfigurationError(message: "BROKER_MAILER must be local or smtp")
         }
         mail = try Self.mailSettings(mailer: mailer, environment: environment)
-        nodeName = string("BROKER_NODE_NAME") ?? nodeName
-        maxBodyBytes = try integer("BROKER_MAX_BODY_BYTES", maxBodyBytes, range: 1...1_073_741_824)
-        authRate = try number("BROKER_AUTH_RATE", authRate)
-        authBurst = try integer("BROKER_AUTH_BURST", authBurst, range: 1...1_000_000)
-        maxMessageLength = try integer("BROKER_MAX_MESSAGE_LENGTH", maxMessageLength, range: 1...1_000_000)
-        shutdownGrace = try integer("BROKER_SHUTDOWN_GRACE", shutdownGrace, range: 1...3_600)
-        maxFrameBytes = try integer("BROKER_MAX_FRAME_BYTES", maxFrameBytes, range: 1_024...16_777_216)
-        outboundQueue = try integer("BROKER_OUTBOUND_QUEUE", outboundQueue, range: 1...1_000_000)
-        idleTimeout = try integer("BROKER_IDLE_TIMEOUT", idleTimeout, range: 1...86_400)
-        sendRate = try number("BROKER_SEND_RATE", sendRate)
-        sendBurst = try integer("BROKER_SEND_BURST", sendBurst, range: 1...10_000_000)
-        maxSocketsPerUser = try integer("BROKER_MAX_SOCKETS_PER_USER", maxSocketsPerUser, range: 1...100_000)
-        if let raw = string("BROKER_SYNC") {
+        nodeName = read.string("BROKER_NODE_NAME") ?? nodeName
+        maxBodyBytes = try read.integer("BROKER_MAX_BODY_BYTES", maxBodyBytes, range: 1...1_073_741_824)
+        authRate = try read.number("BROKER_AUTH_RATE", authRate)
+        authBurst = try read.integer("BROKER_AUTH_BURST", authBurst, range: 1...1_000_000)
+        maxMessageLength = try read.integer("BROKER_MAX_MESSAGE_LENGTH", maxMessageLength, range: 1...1_000_000)
+        shutdownGrace = try read.integer("BROKER_SHUTDOWN_GRACE", shutdownGrace, range: 1...3_600)
+        maxFrameBytes = try read.integer("BROKER_MAX_FRAME_BYTES", maxFrameBytes, range: 1_024...16_777_216)
+        outboundQueue = try read.integer("BROKER_OUTBOUND_QUEUE", outboundQueue, range: 1...1_000_000)
+        idleTimeout = try read.integer("BROKER_IDLE_TIMEOUT", idleTimeout, range: 1...86_400)
+        sendRate = try read.number("BROKER_SEND_RATE", sendRate)
+        sendBurst = try read.integer("BROKER_SEND_BURST", sendBurst, range: 1...10_000_000)
+        maxSocketsPerUser = try read.integer("BROKER_MAX_SOCKETS_PER_USER", maxSocketsPerUser, range: 1...100_000)
+        if let raw = read.string("BROKER_SYNC") {
             guard let mode = SyncMode(rawValue: raw) else {
                 throw ConfigurationError(message: "BROKER_SYNC must be full or normal")
             }
             sync = mode
         }
-        commitDelayMicroseconds = try integer("BROKER_COMMIT_DELAY_US", commitDelayMicroseconds, range: 0...100_000)
-        if string("BROKER_EVENT_LOOPS") != nil { eventLoops = try integer("BROKER_EVENT_LOOPS", 1, range: 1...256) }
-        bcryptCost = try integer("BROKER_BCRYPT_COST", bcryptCost, range: 4...31)
-        logLevel = string("BROKER_LOG_LEVEL") ?? logLevel
-        localMailerPublic = try Self.boolean(environment, "BROKER_LOCAL_MAILER_PUBLIC", localMailerPublic)
-        httpHeadTimeout = try integer("BROKER_HTTP_HEAD_TIMEOUT", httpHeadTimeout, range: 1...3_600)
-        httpIdleTimeout = try integer("BROKER_HTTP_IDLE_TIMEOUT", httpIdleTimeout, range: 1...86_400)
-        maxHeaderBytes = try integer("BROKER_MAX_HEADER_BYTES", maxHeaderBytes, range: 1_024...1_048_576)
+        commitDelayMicroseconds = try read.integer("BROKER_COMMIT_DELAY_US", commitDelayMicroseconds, range: 0...100_000)
+        if read.string("BROKER_EVENT_LOOPS") != nil { eventLoops = try read.integer("BROKER_EVENT_LOOPS", 1, range: 1...256) }
+        bcryptCost = try read.integer("BROKER_BCRYPT_COST", bcryptCost, range: 4...31)
+        logLevel = read.string("BROKER_LOG_LEVEL") ?? logLevel
+        localMailerPublic = try read.boolean("BROKER_LOCAL_MAILER_PUBLIC", localMailerPublic)
+        httpHeadTimeout = try read.integer("BROKER_HTTP_HEAD_TIMEOUT", httpHeadTimeout, range: 1...3_600)
+        httpIdleTimeout = try read.integer("BROKER_HTTP_IDLE_TIMEOUT", httpIdleTimeout, range: 1...86_400)
+        maxHeaderBytes = try read.integer("BROKER_MAX_HEADER_BYTES", maxHeaderBytes, range: 1_024...1_048_576)
         do {
-            trustedProxies = try TrustedProxies(parsing: string("BROKER_TRUSTED_PROXIES") ?? "")
+            trustedProxies = try TrustedProxies(parsing: read.string("BROKER_TRUSTED_PROXIES") ?? "")
         } catch {
             throw ConfigurationError(
                 message: "BROKER_TRUSTED_PROXIES: \(error.entry) is not an address or CIDR (e.g. 10.0.0.0/8, ::1/128)"
             )
         }
         do {
-            allowedOrigins = try AllowedOrigins(parsing: string("BROKER_ALLOWED_ORIGINS") ?? "")
+            allowedOrigins = try AllowedOrigins(parsing: read.string("BROKER_ALLOWED_ORIGINS") ?? "")
         } catch {
             throw ConfigurationError(
                 message: "BROKER_ALLOWED_ORIGINS: \(error.entry) is not an origin (e.g. https://chat.example.com, //*.example.com)"
             )
-        }
-    }
-
-    /// `true` or `false` (contract §4), or `fallback` when unset.
-    private static func boolean(_ environment: [String: String], _ key: String, _ fallback: Bool) throws -> Bool {
-        switch environment[key] {
-        case nil, "": return fallback
-        case "true": return true
-        case "false": return false
-        default: throw ConfigurationError(message: "\(key) must be true or false")
         }
     }
 
