@@ -16,20 +16,20 @@ package final class ConnectionRegistry: ClusterSocketControl {
     /// An empty registry.
     package init() {}
 
+    // The gauge is set under the lock: set after it, two simultaneous opens could record their counts in the
+    // wrong order and leave the gauge one short until the next open or close.
     func add(_ connection: Connection) {
-        let count = connections.withLock { connections in
+        connections.withLock { connections in
             connections[ObjectIdentifier(connection)] = connection
-            return connections.count
+            GatewayMetrics.connections.record(connections.count)
         }
-        GatewayMetrics.connections.record(count)
     }
 
     func remove(_ connection: Connection) {
-        let count = connections.withLock { connections in
+        connections.withLock { connections in
             connections.removeValue(forKey: ObjectIdentifier(connection))
-            return connections.count
+            GatewayMetrics.connections.record(connections.count)
         }
-        GatewayMetrics.connections.record(count)
     }
 
     /// How many sockets are open.
