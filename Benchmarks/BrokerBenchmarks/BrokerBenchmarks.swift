@@ -10,13 +10,20 @@ import Store
 /// path, and a store batch commit. Built only with `BROKER_BENCHMARKS=1`; run with
 /// `BROKER_BENCHMARKS=1 swift package benchmark --target BrokerBenchmarks`.
 let benchmarks: @Sendable () -> Void = {
-    let sendV2 = ByteBuffer(string: #"["1","42","room:chat","send_msg",{"user":2,"conv":1,"message":"hello there, how are you?","client_id":"c-42"}]"#)
+    let sendV2 = ByteBuffer(
+        string: #"["1","42","room:chat","send_msg",{"user":2,"conv":1,"message":"hello there, how are you?","client_id":"c-42"}]"#
+    )
     let sendV1 = ByteBuffer(
-        string: #"{"join_ref":"1","ref":"42","topic":"room:chat","event":"send_msg","payload":{"user":2,"conv":1,"message":"hello there, how are you?","client_id":"c-42"}}"#
+        string:
+            #"{"join_ref":"1","ref":"42","topic":"room:chat","event":"send_msg","payload":{"user":2,"conv":1,"message":"hello there, how are you?","client_id":"c-42"}}"#
     )
     let message = Message(
-        id: MessageID(123_456), conversationID: ConversationID(42), senderID: UserID(7),
-        content: "hello there, how are you?", insertedAt: Timestamp.now(), clientID: "c-42"
+        id: MessageID(123_456),
+        conversationID: ConversationID(42),
+        senderID: UserID(7),
+        content: "hello there, how are you?",
+        insertedAt: Timestamp.now(),
+        clientID: "c-42"
     )
     let payload = FrameEncoder.messagePayload(message)
 
@@ -75,7 +82,8 @@ let benchmarks: @Sendable () -> Void = {
 
 /// A store with two users in one conversation, its writer running during `body`.
 func withStore(
-    sync: SyncMode, directory: String,
+    sync: SyncMode,
+    directory: String,
     _ body: (any Store, ConversationID, UserID) async throws -> Void
 ) async throws {
     let path = "\(directory)/bench-\(UUID().uuidString).sqlite"
@@ -97,7 +105,10 @@ func withStore(
 func withTree(_ body: (BrokerRoot, UserID, UserID, ConversationID) async throws -> Void) async throws {
     try await withStore(sync: .normal, directory: "/dev/shm") { store, conversation, sender in
         let root = BrokerRoot(
-            store: store, mailAdapter: LocalMailAdapter(), encoder: FrameEncoder(), configuration: .init(),
+            store: store,
+            mailAdapter: LocalMailAdapter(),
+            encoder: FrameEncoder(),
+            configuration: .init(),
             logger: Logger(label: "bench")
         )
         try await withThrowingTaskGroup(of: Void.self) { group in

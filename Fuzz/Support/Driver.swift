@@ -13,7 +13,8 @@ func LLVMFuzzerRunDriver(
 /// `-parse-as-library`, has no `main` of its own. Each target therefore exports `<Target>_main` with
 /// `@_cdecl` and calls this.
 package func runFuzzer(
-    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ argc: CInt,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
     _ test: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
 ) -> CInt {
     var argc = argc

@@ -11,7 +11,11 @@ package func checkPhoenixRoundTrip(_ frame: ByteBuffer, serializer: PhoenixSeria
     JSONWriter.write(message.payload, into: &payload)
     for target in [serializer, other] {
         let encoded = target.encode(
-            joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: message.event, payload: payload
+            joinRef: message.joinRef,
+            ref: message.ref,
+            topic: message.topic,
+            event: message.event,
+            payload: payload
         )
         let again = try? target.decode(encoded)
         fuzzCheck(

@@ -30,25 +30,30 @@ package struct StubStore: Store {
     package func mails(limit: Int) async throws -> [Mail] { throw StoreError.unavailable }
 
     package func conversation(
-        between sender: UserID, and recipient: UserID
+        between sender: UserID,
+        and recipient: UserID
     ) async throws -> (Conversation, created: Bool) { throw StoreError.unavailable }
     package func conversation(id: ConversationID) async throws -> Conversation? { throw StoreError.unavailable }
     package func conversations(of user: UserID) async throws -> [Conversation] { throw StoreError.unavailable }
     package func markRead(
-        _ conversation: ConversationID, by user: UserID, upTo message: MessageID
+        _ conversation: ConversationID,
+        by user: UserID,
+        upTo message: MessageID
     ) async throws -> Conversation { throw StoreError.unavailable }
 
     package func insertMessages(_ drafts: [NewMessage]) async throws -> [Result<StoredMessage, StoreError>] {
         throw StoreError.unavailable
     }
     package func submitMessages(
-        _ drafts: [NewMessage], on loop: any EventLoop,
+        _ drafts: [NewMessage],
+        on loop: any EventLoop,
         completion: @escaping @Sendable (Result<[Result<StoredMessage, StoreError>], StoreError>) -> Void
     ) {
         loop.execute { completion(.failure(.unavailable)) }
     }
     package func messages(
-        in conversation: ConversationID, page: HistoryPage
+        in conversation: ConversationID,
+        page: HistoryPage
     ) async throws -> (messages: [Message], hasMore: Bool) { throw StoreError.unavailable }
     package func missedMessages(for user: UserID, after afterID: MessageID, limit: Int) async throws -> [Message] {
         throw StoreError.unavailable

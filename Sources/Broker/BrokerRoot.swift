@@ -53,7 +53,10 @@ package final class BrokerRoot: Sendable {
 
     /// Builds the tree (nothing runs until `supervisor` does).
     package init(
-        store: any Store, mailAdapter: any MailAdapter, encoder: any PushEncoder, configuration: Configuration,
+        store: any Store,
+        mailAdapter: any MailAdapter,
+        encoder: any PushEncoder,
+        configuration: Configuration,
         logger: Logger
     ) {
         self.store = store
@@ -68,8 +71,14 @@ package final class BrokerRoot: Sendable {
             let presence = LocalPresenceQueue()
             users = UserDirectory(presence: presence, loops: loops)
             cluster = ClusterBridge(
-                bus: bus, store: store, users: users, topics: topics, encoder: encoder, localPresence: presence,
-                configuration: configuration.cluster, logger: logger
+                bus: bus,
+                store: store,
+                users: users,
+                topics: topics,
+                encoder: encoder,
+                localPresence: presence,
+                configuration: configuration.cluster,
+                logger: logger
             )
         } else {
             users = UserDirectory(loops: loops)
@@ -79,19 +88,28 @@ package final class BrokerRoot: Sendable {
         self.cluster = cluster
         let conversations = ConversationDirectory { id in
             ConversationActor(
-                id: id, eventLoop: loops.loop(for: id.rawValue), store: store, users: users, encoder: encoder,
+                id: id,
+                eventLoop: loops.loop(for: id.rawValue),
+                store: store,
+                users: users,
+                encoder: encoder,
                 logger: logger,
-                mailboxCapacity: configuration.conversationMailbox, faults: configuration.faults, cluster: cluster
+                mailboxCapacity: configuration.conversationMailbox,
+                faults: configuration.faults,
+                cluster: cluster
             )
         }
         self.conversations = conversations
         let idle = configuration.conversationIdleTimeout
         // Started first, stopped last: the bridge keeps delivering while the conversations finish.
-        let bridge: [ChildSpec<String>] = cluster.map { cluster in
-            [ChildSpec(id: "cluster", restart: .permanent, shutdown: .graceful(timeout: .seconds(3))) {
-                ClusterBridgeRunner(bridge: cluster)
-            }]
-        } ?? []
+        let bridge: [ChildSpec<String>] =
+            cluster.map { cluster in
+                [
+                    ChildSpec(id: "cluster", restart: .permanent, shutdown: .graceful(timeout: .seconds(3))) {
+                        ClusterBridgeRunner(bridge: cluster)
+                    }
+                ]
+            } ?? []
         self.supervisor = Supervisor(
             strategy: .oneForOne,
             maxRestarts: 3,
@@ -99,15 +117,22 @@ package final class BrokerRoot: Sendable {
             children: bridge + [
                 ChildSpec(id: "mailer", restart: .permanent) {
                     Mailer(
-                        store: store, adapter: mailAdapter, logger: logger, pollInterval: configuration.mailPollInterval,
-                        retry: configuration.mailRetry, doorbell: mailDoorbell
+                        store: store,
+                        adapter: mailAdapter,
+                        logger: logger,
+                        pollInterval: configuration.mailPollInterval,
+                        retry: configuration.mailRetry,
+                        doorbell: mailDoorbell
                     )
                 },
                 ChildSpec(id: "conversations", restart: .permanent, shutdown: .graceful(timeout: .seconds(10))) {
                     // One conversation that keeps crashing is given up on alone (the next send starts it afresh);
                     // many crashing together (the store is broken) still escalate through the global ceiling.
                     let supervisor = DynamicSupervisor<ConversationDirectory.ChildKey>(
-                        maxRestartsPerChild: 3, maxRestarts: 1_000, period: .seconds(5), childOverflow: .removeChild,
+                        maxRestartsPerChild: 3,
+                        maxRestarts: 1_000,
+                        period: .seconds(5),
+                        childOverflow: .removeChild,
                         logger: logger
                     ) { event in
                         if case .gaveUp(let key) = event { conversations.supervisorGaveUp(on: key) }
@@ -147,7 +172,9 @@ package final class BrokerRoot: Sendable {
 
     /// In a cluster the bridge decides who is online service-wide and sends the diffs.
     private func joinClusterRoom(
-        _ sink: any SocketSink, for user: UserID, _ cluster: ClusterBridge
+        _ sink: any SocketSink,
+        for user: UserID,
+        _ cluster: ClusterBridge
     ) async throws -> [(UserID, Timestamp)] {
         // A node that cannot hear the others would leave gaps in live delivery. Right after start, or while the
         // channel reconnects, give it a moment rather than refusing at once (clients would only retry).
@@ -172,7 +199,10 @@ package final class BrokerRoot: Sendable {
     /// Pushes a topic event (typing, read) to the conversation's joins on this node except `socket`, and to
     /// those on the other nodes.
     package func broadcast(
-        _ push: EncodedPush, in conversation: ConversationID, except socket: SocketID, to recipients: Set<UserID>? = nil
+        _ push: EncodedPush,
+        in conversation: ConversationID,
+        except socket: SocketID,
+        to recipients: Set<UserID>? = nil
     ) async {
         await topics.broadcast(push, in: conversation, except: socket, to: recipients)
         await cluster?.publishTopic(push, in: conversation, to: recipients)
@@ -187,7 +217,9 @@ package final class BrokerRoot: Sendable {
     /// - Throws: ``BrokerError``.
     /// - Parameter handles: the sending socket's cache of conversation actors, if it keeps one.
     package func send(
-        _ request: SendRequest, in conversation: ConversationID, handles: ConversationHandles? = nil
+        _ request: SendRequest,
+        in conversation: ConversationID,
+        handles: ConversationHandles? = nil
     ) async throws -> StoredMessage {
         try await withCheckedThrowingContinuation { continuation in
             submit(request, in: conversation, handles: handles ?? ConversationHandles()) { result in
@@ -201,14 +233,19 @@ package final class BrokerRoot: Sendable {
     /// - Parameter handles: the sending socket's cache of conversation actors: a cached, running actor is
     ///   reached with no directory hop (one `execute` on its loop, no thread switch when it is the caller's).
     package func submit(
-        _ request: SendRequest, in conversation: ConversationID, handles: ConversationHandles,
+        _ request: SendRequest,
+        in conversation: ConversationID,
+        handles: ConversationHandles,
         reply: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void
     ) {
         submit(request, in: conversation, handles: handles, attempt: 0, reply: reply)
     }
 
     private func submit(
-        _ request: SendRequest, in conversation: ConversationID, handles: ConversationHandles, attempt: Int,
+        _ request: SendRequest,
+        in conversation: ConversationID,
+        handles: ConversationHandles,
+        attempt: Int,
         reply: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void
     ) {
         let answer: ConversationActor.Reply = { [self] result in

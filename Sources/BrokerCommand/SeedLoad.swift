@@ -9,7 +9,8 @@ import Store
 /// addresses are `load-<run>-<i>@load.test`, so runs never collide.
 struct SeedLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "seed-load", abstract: "Create load-test users, conversations and tokens."
+        commandName: "seed-load",
+        abstract: "Create load-test users, conversations and tokens."
     )
 
     @Option(help: "How many users to create (at least 2).")
@@ -27,7 +28,9 @@ struct SeedLoad: AsyncParsableCommand {
         let logger = Logger(label: "broker.seed-load")
         let store = try makeStore(for: try settings.storeConfiguration(), logger: logger)
         let tokens = try await TokenService(
-            secret: try settings.resolveJWTSecret(), timeToLive: .seconds(settings.tokenTTL), store: store
+            secret: try settings.resolveJWTSecret(),
+            timeToLive: .seconds(settings.tokenTTL),
+            store: store
         )
         let hash = try await PasswordHasher(cost: UInt8(settings.bcryptCost)).hash(PasswordGenerator.generate())
         let run = PasswordGenerator.generate(length: 8).lowercased()
@@ -42,7 +45,10 @@ struct SeedLoad: AsyncParsableCommand {
             for start in stride(from: 0, to: count, by: chunk) {
                 let batch = (start..<min(count, start + chunk)).map { index in
                     NewUser(
-                        name: "Load", subname: "User \(index)", email: "load-\(run)-\(index)@load.test", job: "load",
+                        name: "Load",
+                        subname: "User \(index)",
+                        email: "load-\(run)-\(index)@load.test",
+                        job: "load",
                         passwordHash: hash
                     )
                 }
@@ -69,7 +75,8 @@ struct SeedLoad: AsyncParsableCommand {
         }.joined(separator: ",")
         json += "]}\n"
         try Data(json.utf8).write(to: URL(fileURLWithPath: out))
-        let seconds = Double((ContinuousClock.now - started).components.seconds)
+        let seconds =
+            Double((ContinuousClock.now - started).components.seconds)
             + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
         print("seeded \(created.count) users and \(conversations.count) conversations into \(out) in \(String(format: "%.1f", seconds)) s")
     }

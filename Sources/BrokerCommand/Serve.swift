@@ -1,12 +1,12 @@
 import ArgumentParser
-import Foundation
 import Broker
+import Foundation
 import Gateway
 import Logging
 import Metrics
-import Prometheus
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 import Store
 
@@ -33,13 +33,18 @@ struct Serve: AsyncParsableCommand {
         brokerConfiguration.eventLoopGroup = eventLoops
         brokerConfiguration.mailRetry.base = settings.mail.retryBase
         let broker = BrokerRoot(
-            store: store, mailAdapter: try settings.mailAdapter(on: eventLoops), encoder: FrameEncoder(),
-            configuration: brokerConfiguration, logger: logger
+            store: store,
+            mailAdapter: try settings.mailAdapter(on: eventLoops),
+            encoder: FrameEncoder(),
+            configuration: brokerConfiguration,
+            logger: logger
         )
         let dependencies = GatewayDependencies(
             store: store,
             tokens: try await TokenService(
-                secret: try settings.resolveJWTSecret(), timeToLive: .seconds(settings.tokenTTL), store: store
+                secret: try settings.resolveJWTSecret(),
+                timeToLive: .seconds(settings.tokenTTL),
+                store: store
             ),
             hasher: try await PasswordHasher(cost: UInt8(settings.bcryptCost)),
             readiness: Readiness(),
@@ -48,7 +53,9 @@ struct Serve: AsyncParsableCommand {
         )
         await dependencies.connectCluster()
         let app = buildApplication(
-            configuration: settings.gatewayConfiguration, dependencies: dependencies, eventLoops: eventLoops,
+            configuration: settings.gatewayConfiguration,
+            dependencies: dependencies,
+            eventLoops: eventLoops,
             logger: logger
         ) { channel in
             // Harnesses and the end-to-end tests read this line to learn the port when BROKER_PORT=0.
@@ -57,23 +64,22 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         var groupConfiguration = ServiceGroupConfiguration(
-                services: [
-                    .init(service: store),
-                    .init(service: broker.supervisor),
-                    .init(service: app),
-                    .init(
-                        service: SocketSweeper(registry: dependencies.connections, idleTimeout: .seconds(settings.idleTimeout))
-                    ),
-                    .init(service: Drainer(registry: dependencies.connections, readiness: dependencies.readiness, logger: logger)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                cancellationSignals: [],
-                logger: logger
-            )
+            services: [
+                .init(service: store),
+                .init(service: broker.supervisor),
+                .init(service: app),
+                .init(
+                    service: SocketSweeper(registry: dependencies.connections, idleTimeout: .seconds(settings.idleTimeout))
+                ),
+                .init(service: Drainer(registry: dependencies.connections, readiness: dependencies.readiness, logger: logger)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger
+        )
         // Past the grace period the remaining services are cancelled, so the process always exits in time.
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(settings.shutdownGrace)
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
     }
 }
-

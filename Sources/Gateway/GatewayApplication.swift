@@ -1,6 +1,6 @@
+import Broker
 import Hummingbird
 import HummingbirdCore
-import Broker
 import Logging
 import NIOCore
 import NIOPosix
@@ -27,8 +27,13 @@ package struct GatewayDependencies: Sendable {
 
     /// Bundles the dependencies.
     package init(
-        store: any Store, tokens: TokenService, hasher: PasswordHasher, readiness: Readiness, broker: BrokerRoot,
-        connections: ConnectionRegistry = ConnectionRegistry(), metrics: PrometheusCollectorRegistry? = nil
+        store: any Store,
+        tokens: TokenService,
+        hasher: PasswordHasher,
+        readiness: Readiness,
+        broker: BrokerRoot,
+        connections: ConnectionRegistry = ConnectionRegistry(),
+        metrics: PrometheusCollectorRegistry? = nil
     ) {
         self.metrics = metrics
         self.store = store
@@ -47,7 +52,8 @@ package struct GatewayDependencies: Sendable {
 
 /// Builds the router with every route of contract §2 and the health endpoints, behind the error middleware.
 package func buildRouter(
-    configuration: GatewayConfiguration, dependencies: GatewayDependencies
+    configuration: GatewayConfiguration,
+    dependencies: GatewayDependencies
 ) -> Router<BrokerRequestContext> {
     let router = Router(context: BrokerRequestContext.self)
     router.add(middleware: ErrorMiddleware(routes: Routes.served(localMailer: configuration.localMailer)))
@@ -55,12 +61,19 @@ package func buildRouter(
     let limiter = AddressRateLimiter(rate: configuration.authRate, burst: configuration.authBurst)
     let store = dependencies.store
     let users = UsersController(
-        store: store, hasher: dependencies.hasher, limiter: limiter, configuration: configuration,
+        store: store,
+        hasher: dependencies.hasher,
+        limiter: limiter,
+        configuration: configuration,
         broker: dependencies.broker
     )
     let sessions = SessionsController(
-        store: store, hasher: dependencies.hasher, tokens: dependencies.tokens, limiter: limiter,
-        configuration: configuration, onRevoke: { [connections = dependencies.connections, broker = dependencies.broker] claims in
+        store: store,
+        hasher: dependencies.hasher,
+        tokens: dependencies.tokens,
+        limiter: limiter,
+        configuration: configuration,
+        onRevoke: { [connections = dependencies.connections, broker = dependencies.broker] claims in
             connections.closeSockets(ofToken: claims.jti.value)
             await broker.revokeSession(claims.jti.value)
         }
@@ -91,16 +104,22 @@ package func buildRouter(
 func socketEndpoint(configuration: GatewayConfiguration, dependencies: GatewayDependencies) -> SocketEndpoint {
     SocketEndpoint(
         authenticator: BearerAuthenticator(tokens: dependencies.tokens, store: dependencies.store),
-        broker: dependencies.broker, store: dependencies.store, registry: dependencies.connections,
-        readiness: dependencies.readiness, configuration: configuration.socket,
+        broker: dependencies.broker,
+        store: dependencies.store,
+        registry: dependencies.connections,
+        readiness: dependencies.readiness,
+        configuration: configuration.socket,
         maxMessageLength: configuration.maxMessageLength
     )
 }
 
 /// Builds the Hummingbird application serving the router on the configured address.
 package func buildApplication(
-    configuration: GatewayConfiguration, dependencies: GatewayDependencies, services: [any Service] = [],
-    eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+    configuration: GatewayConfiguration,
+    dependencies: GatewayDependencies,
+    services: [any Service] = [],
+    eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+    logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = buildRouter(configuration: configuration, dependencies: dependencies)

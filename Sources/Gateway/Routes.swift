@@ -21,11 +21,13 @@ package enum Routes {
         Route(method: "POST", path: "/api/conversations", summary: "get or create the conversation with a user"),
         Route(method: "GET", path: "/api/conversations", summary: "the caller's conversations, newest activity first"),
         Route(
-            method: "POST", path: "/api/conversations/:id/messages",
+            method: "POST",
+            path: "/api/conversations/:id/messages",
             summary: "send a message (participants; client_id makes resends idempotent)"
         ),
         Route(
-            method: "GET", path: "/api/conversations/:id/messages",
+            method: "GET",
+            path: "/api/conversations/:id/messages",
             summary: "history (?before_id=, ?after_id=, ?limit=), ascending"
         ),
         Route(method: "GET", path: "/api/sent_mails", summary: "mails sent by the local mailer (development)"),

@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// `broker-load`: drives the broker's Phoenix Channels WebSocket endpoint with idle sockets or paired chat
@@ -31,7 +31,8 @@ struct BrokerLoad: AsyncParsableCommand {
             Base URL of the broker: http://HOST:PORT with HOST in 127.0.0.0/8, localhost or ::1. Several nodes of \
             one service: comma-separated URLs; user id N connects to the (N mod count)-th, so the two users of a \
             pair sit on different nodes when there are two.
-            """)
+            """
+    )
     var url: String = "http://127.0.0.1:4000"
 
     /// Seed file path.
@@ -73,7 +74,8 @@ struct BrokerLoad: AsyncParsableCommand {
     /// The servers' PIDs, to sample CPU time and RSS.
     @Option(
         name: .customLong("server-pid"),
-        help: "Sample this process's CPU time and RSS (from /proc); repeat it for several nodes (their sum is reported).")
+        help: "Sample this process's CPU time and RSS (from /proc); repeat it for several nodes (their sum is reported)."
+    )
     var serverPIDs: [Int32] = []
 
     /// JSON output.
@@ -114,7 +116,8 @@ struct BrokerLoad: AsyncParsableCommand {
             Pairs: sockets closed and reopened per second while sending, round robin over the users; each new \
             socket rejoins room:chat with last_seen_id = the highest message id its user saw, and the replayed \
             messages count as delivered.
-            """)
+            """
+    )
     var churn: Double = 0
 
     /// Reporting interval.
@@ -122,7 +125,8 @@ struct BrokerLoad: AsyncParsableCommand {
         help: """
             Pairs: print a line every this many seconds while sending (sent, delivered, lost so far, the \
             interval's p50/p99, reconnects; with --server-pid the servers' RSS and open files); 0: none.
-            """)
+            """
+    )
     var reportInterval: Double = 0
 
     /// Per-socket in-flight bound.
@@ -154,7 +158,8 @@ struct BrokerLoad: AsyncParsableCommand {
         }
         if mode == .ramp, (duration ?? 300) < stageSeconds + graceSeconds + 1 {
             throw ValidationError(
-                "ramp: --duration must leave room for a stage (--stage-seconds + --grace-seconds + 1)")
+                "ramp: --duration must leave room for a stage (--stage-seconds + --grace-seconds + 1)"
+            )
         }
         guard p99BoundMs > 0, p99BoundMs <= 600_000 else {
             throw ValidationError("--p99-bound-ms must be in (0, 600,000]")

@@ -25,7 +25,10 @@ final class ChildWorker: LoadWorker {
     /// Starts worker `index`: `executable` with `arguments` plus `--worker-index index`; its interval reports
     /// go to `onInterval`.
     init(
-        index: Int, executable: String, arguments: [String], deadline: RunDeadline,
+        index: Int,
+        executable: String,
+        arguments: [String],
+        deadline: RunDeadline,
         onInterval: @escaping @Sendable (IntervalReport) -> Void = { _ in }
     ) throws {
         self.index = index
@@ -45,7 +48,8 @@ final class ChildWorker: LoadWorker {
         input = LineWriter(fileDescriptor: inputPipe.fileHandleForWriting.fileDescriptor)
         let reports = self.reports
         LineReader.start(
-            fileDescriptor: outputPipe.fileHandleForReading.fileDescriptor, name: "worker-\(index)-stdout",
+            fileDescriptor: outputPipe.fileHandleForReading.fileDescriptor,
+            name: "worker-\(index)-stdout",
             onLine: { [self] line in route(line) },
             onEnd: { reports.close() }
         )
@@ -55,7 +59,8 @@ final class ChildWorker: LoadWorker {
     private func route(_ line: String) {
         guard let message = WireCodec.decode(WorkerMessage.self, from: line) else {
             FileHandle.standardError.write(
-                Data("broker-load: worker \(index) wrote a line that is not a report\n".utf8))
+                Data("broker-load: worker \(index) wrote a line that is not a report\n".utf8)
+            )
             return
         }
         if message.kind == .progress {

@@ -3,9 +3,9 @@ import NIOHTTP1
 import NIOPosix
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Why a socket could not be opened, as a short reason to count failures by.

@@ -19,8 +19,11 @@ struct Coordinator {
         let seed = try SeedFile.load(path: configuration.seedPath)
         let slices = (0..<configuration.workers).map {
             WorkloadSlice.make(
-                seed: seed, mode: configuration.mode, socketCount: configuration.socketCount,
-                workers: configuration.workers, index: $0
+                seed: seed,
+                mode: configuration.mode,
+                socketCount: configuration.socketCount,
+                workers: configuration.workers,
+                index: $0
             )
         }
         try check(slices: slices, seed: seed)
@@ -34,7 +37,11 @@ struct Coordinator {
         display.start(deadline: configuration.deadline)
         do {
             var report = try await drive(
-                workers: workers, slices: slices, sampler: sampler, display: display, runStarted: runStarted
+                workers: workers,
+                slices: slices,
+                sampler: sampler,
+                display: display,
+                runStarted: runStarted
             )
             report.intervals = collector?.summaries
             display.stop()
@@ -87,7 +94,12 @@ struct Coordinator {
             return [
                 LocalWorker(
                     engine: LoadEngine(
-                        configuration: configuration, slice: slices[0], workerIndex: 0, onInterval: onInterval))
+                        configuration: configuration,
+                        slice: slices[0],
+                        workerIndex: 0,
+                        onInterval: onInterval
+                    )
+                )
             ]
         }
         let executable =
@@ -97,8 +109,12 @@ struct Coordinator {
             for index in 0..<configuration.workers {
                 children.append(
                     try ChildWorker(
-                        index: index, executable: executable, arguments: arguments, deadline: configuration.deadline,
-                        onInterval: onInterval)
+                        index: index,
+                        executable: executable,
+                        arguments: arguments,
+                        deadline: configuration.deadline,
+                        onInterval: onInterval
+                    )
                 )
             }
             for child in children { try await child.waitReady() }
@@ -111,7 +127,10 @@ struct Coordinator {
 
     /// Connects, runs the mode, finishes, and assembles the report.
     private func drive(
-        workers: [any LoadWorker], slices: [WorkloadSlice], sampler: ServerSampler?, display: ProgressDisplay,
+        workers: [any LoadWorker],
+        slices: [WorkloadSlice],
+        sampler: ServerSampler?,
+        display: ProgressDisplay,
         runStarted: UInt64
     ) async throws -> RunReport {
         let before = sampler?.sample()
@@ -135,20 +154,37 @@ struct Coordinator {
             display.setPhase("pairs \(Self.format(configuration.rate))/s\(churn)")
             stages.append(
                 try await runStage(
-                    index: 0, rate: configuration.rate, seconds: configuration.duration, workers: workers,
-                    slices: slices, sampler: sampler, p99Bound: nil, churn: configuration.churn,
+                    index: 0,
+                    rate: configuration.rate,
+                    seconds: configuration.duration,
+                    workers: workers,
+                    slices: slices,
+                    sampler: sampler,
+                    p99Bound: nil,
+                    churn: configuration.churn,
                     reportInterval: configuration.reportInterval
                 )
             )
         case .ramp:
             ramp = try await runRamp(
-                workers: workers, slices: slices, sampler: sampler, display: display, stages: &stages)
+                workers: workers,
+                slices: slices,
+                sampler: sampler,
+                display: display,
+                stages: &stages
+            )
         case .pipeline:
             display.setPhase("pipeline \(configuration.messages)")
             stages.append(
                 try await runStage(
-                    index: 0, rate: 0, seconds: configuration.duration, workers: workers, slices: slices,
-                    sampler: sampler, p99Bound: nil, burst: configuration.messages
+                    index: 0,
+                    rate: 0,
+                    seconds: configuration.duration,
+                    workers: workers,
+                    slices: slices,
+                    sampler: sampler,
+                    p99Bound: nil,
+                    burst: configuration.messages
                 )
             )
         }
@@ -159,11 +195,16 @@ struct Coordinator {
 
         let requested = slices.reduce(0) { $0 + $1.sockets.count }
         let sockets = SocketSummary(
-            requested: requested, opened: connect.opened, connectErrors: connect.failures,
+            requested: requested,
+            opened: connect.opened,
+            connectErrors: connect.failures,
             connectSeconds: Self.rounded(connectSeconds, 3),
             connectRate: Self.rounded(connectSeconds > 0 ? Double(connect.opened) / connectSeconds : 0, 1),
-            dropped: finish.dropped, closeReasons: finish.closeReasons, heartbeatsSent: finish.heartbeatsSent,
-            heartbeatReplies: finish.heartbeatReplies, heartbeatErrors: finish.heartbeatErrors
+            dropped: finish.dropped,
+            closeReasons: finish.closeReasons,
+            heartbeatsSent: finish.heartbeatsSent,
+            heartbeatReplies: finish.heartbeatReplies,
+            heartbeatErrors: finish.heartbeatErrors
         )
         let server = before.map { before in
             serverReport(before: before, connected: connected, end: end, opened: connect.opened, stages: stages)
@@ -178,9 +219,16 @@ struct Coordinator {
             passed = ramp?.highestSustainedRate != nil
         }
         return RunReport(
-            mode: configuration.mode, target: configuration.endpoints.map(\.webSocketURL).joined(separator: ","), workers: configuration.workers,
-            elapsedSeconds: Self.rounded(Double(MonotonicClock.now() - runStarted) / 1e9, 3), sockets: sockets,
-            stages: stages, ramp: ramp, server: server, client: finish, passed: passed
+            mode: configuration.mode,
+            target: configuration.endpoints.map(\.webSocketURL).joined(separator: ","),
+            workers: configuration.workers,
+            elapsedSeconds: Self.rounded(Double(MonotonicClock.now() - runStarted) / 1e9, 3),
+            sockets: sockets,
+            stages: stages,
+            ramp: ramp,
+            server: server,
+            client: finish,
+            passed: passed
         )
     }
 
@@ -188,7 +236,10 @@ struct Coordinator {
     /// (`--duration`) has no room for another. A stage that missed only the latency bound is run once more at
     /// the same rate before the ramp stops.
     private func runRamp(
-        workers: [any LoadWorker], slices: [WorkloadSlice], sampler: ServerSampler?, display: ProgressDisplay,
+        workers: [any LoadWorker],
+        slices: [WorkloadSlice],
+        sampler: ServerSampler?,
+        display: ProgressDisplay,
         stages: inout [StageSummary]
     ) async throws -> RampOutcome {
         let budgetEnd = MonotonicClock.now() &+ MonotonicClock.nanoseconds(configuration.duration)
@@ -204,8 +255,13 @@ struct Coordinator {
             let rate = configuration.rampStart + configuration.rampStep * Double(step)
             display.setPhase("ramp stage \(index) \(Self.format(rate))/s\(retried ? " (again)" : "")")
             let summary = try await runStage(
-                index: index, rate: rate, seconds: configuration.stageSeconds, workers: workers, slices: slices,
-                sampler: sampler, p99Bound: configuration.p99BoundMicros
+                index: index,
+                rate: rate,
+                seconds: configuration.stageSeconds,
+                workers: workers,
+                slices: slices,
+                sampler: sampler,
+                p99Bound: configuration.p99BoundMicros
             )
             stages.append(summary)
             if !summary.passed, summary.failedOnLatencyOnly, !retried {
@@ -222,22 +278,37 @@ struct Coordinator {
             if index == maxStages - 1 { reason = "stage limit reached" }
         }
         return RampOutcome(
-            highestSustainedRate: best, stopReason: reason, p99BoundMs: Double(configuration.p99BoundMicros) / 1_000)
+            highestSustainedRate: best,
+            stopReason: reason,
+            p99BoundMs: Double(configuration.p99BoundMicros) / 1_000
+        )
     }
 
     /// Runs one stage on every worker at once, each with its share of `rate` (in proportion to its directed
     /// pairs), and samples the server's CPU time from the stage's start to its end.
     private func runStage(
-        index: Int, rate: Double, seconds: Double, workers: [any LoadWorker], slices: [WorkloadSlice],
-        sampler: ServerSampler?, p99Bound: UInt64?, burst: Int = 0, churn: Double = 0, reportInterval: Double = 0
+        index: Int,
+        rate: Double,
+        seconds: Double,
+        workers: [any LoadWorker],
+        slices: [WorkloadSlice],
+        sampler: ServerSampler?,
+        p99Bound: UInt64?,
+        burst: Int = 0,
+        churn: Double = 0,
+        reportInterval: Double = 0
     ) async throws -> StageSummary {
         let totalPairs = slices.reduce(0) { $0 + $1.pairs.count }
         let totalSockets = slices.reduce(0) { $0 + $1.sockets.count }
         let startAt = MonotonicClock.now() &+ Self.stageLeadNanos
         let plans = slices.map { slice in
             StagePlan(
-                index: index, rate: totalPairs > 0 ? rate * Double(slice.pairs.count) / Double(totalPairs) : 0,
-                startAt: startAt, seconds: seconds, graceSeconds: configuration.graceSeconds, burst: burst,
+                index: index,
+                rate: totalPairs > 0 ? rate * Double(slice.pairs.count) / Double(totalPairs) : 0,
+                startAt: startAt,
+                seconds: seconds,
+                graceSeconds: configuration.graceSeconds,
+                burst: burst,
                 churn: totalSockets > 0 ? churn * Double(slice.sockets.count) / Double(totalSockets) : 0,
                 reportInterval: reportInterval
             )
@@ -272,10 +343,17 @@ struct Coordinator {
 
     /// The server's report from its samples.
     private func serverReport(
-        before: ServerSample, connected: ServerSample?, end: ServerSample?, opened: Int, stages: [StageSummary]
+        before: ServerSample,
+        connected: ServerSample?,
+        end: ServerSample?,
+        opened: Int,
+        stages: [StageSummary]
     ) -> ServerReport {
         var report = ServerReport(
-            pid: configuration.serverPIDs.first ?? 0, pids: configuration.serverPIDs, rssKibBefore: before.rssKiB)
+            pid: configuration.serverPIDs.first ?? 0,
+            pids: configuration.serverPIDs,
+            rssKibBefore: before.rssKiB
+        )
         report.rssKibConnected = connected?.rssKiB
         report.rssKibEnd = end?.rssKiB
         if let end, end.cpuMicros >= before.cpuMicros {
@@ -294,7 +372,8 @@ struct Coordinator {
 
     /// Calls `body` on every worker at once; the results in worker order.
     private static func gather<Result: Sendable>(
-        _ workers: [any LoadWorker], _ body: @escaping @Sendable (any LoadWorker) async throws -> Result
+        _ workers: [any LoadWorker],
+        _ body: @escaping @Sendable (any LoadWorker) async throws -> Result
     ) async throws -> [Result] {
         try await withThrowingTaskGroup(of: (Int, Result).self) { group in
             for (index, worker) in workers.enumerated() {

@@ -36,7 +36,11 @@ enum FrameBuilder {
     ///
     /// `content` is a ``MessageStamp`` rendering: digits, letters and colons only, so it needs no JSON escaping.
     static func send(
-        sequence: UInt64, recipient: Int64, conversation: Int64, content: String, allocator: ByteBufferAllocator
+        sequence: UInt64,
+        recipient: Int64,
+        conversation: Int64,
+        content: String,
+        allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 128 + content.utf8.count)
         buffer.writeStaticString(#"["1","m"#)

@@ -40,6 +40,9 @@ struct LatencyBuckets: Codable, Sendable {
     /// An empty latency histogram: 1 µs to an hour, three significant digits.
     static func makeHistogram() -> Histogram<UInt64> {
         Histogram<UInt64>(
-            lowestDiscernibleValue: 1, highestTrackableValue: highestTrackable, numberOfSignificantValueDigits: .three)
+            lowestDiscernibleValue: 1,
+            highestTrackableValue: highestTrackable,
+            numberOfSignificantValueDigits: .three
+        )
     }
 }

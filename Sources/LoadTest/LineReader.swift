@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Reads a file descriptor (a pipe) on a thread of its own, line by line, handing each line to a callback.
@@ -14,7 +14,9 @@ enum LineReader {
     /// Starts reading `fileDescriptor` until end of file or error: `onLine` gets every line (without its
     /// newline) and may block to apply back-pressure; `onEnd` is called once at the end.
     static func start(
-        fileDescriptor: Int32, name: String, onLine: @escaping @Sendable (String) -> Void,
+        fileDescriptor: Int32,
+        name: String,
+        onLine: @escaping @Sendable (String) -> Void,
         onEnd: @escaping @Sendable () -> Void
     ) {
         let thread = Thread {

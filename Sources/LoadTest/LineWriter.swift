@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Writes whole lines to a file descriptor (a pipe between coordinator and worker), one writer at a time so
@@ -31,9 +31,9 @@ final class LineWriter: Sendable {
                 let written = bytes[offset...].withUnsafeBytes { raw -> Int in
                     guard let base = raw.baseAddress else { return 0 }
                     #if canImport(Glibc)
-                        return Glibc.write(fileDescriptor, base, raw.count)
+                    return Glibc.write(fileDescriptor, base, raw.count)
                     #else
-                        return Darwin.write(fileDescriptor, base, raw.count)
+                    return Darwin.write(fileDescriptor, base, raw.count)
                     #endif
                 }
                 if written <= 0 {

@@ -42,7 +42,9 @@ final class LoadEngine: Sendable {
     /// An engine for worker `workerIndex`'s `slice`, with one event loop per core; `onInterval` receives the
     /// counts of each reporting interval.
     init(
-        configuration: RunConfiguration, slice: WorkloadSlice, workerIndex: Int,
+        configuration: RunConfiguration,
+        slice: WorkloadSlice,
+        workerIndex: Int,
         onInterval: @escaping @Sendable (IntervalReport) -> Void = { _ in }
     ) {
         self.configuration = configuration
@@ -51,7 +53,11 @@ final class LoadEngine: Sendable {
         self.onInterval = onInterval
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         connector = SocketConnector(
-            group: group, endpoints: configuration.endpoints, stats: stats, workerIndex: workerIndex)
+            group: group,
+            endpoints: configuration.endpoints,
+            stats: stats,
+            workerIndex: workerIndex
+        )
     }
 
     // MARK: - Connect
@@ -273,7 +279,9 @@ final class LoadEngine: Sendable {
             var code = old.channel.allocator.buffer(capacity: 2)
             code.writeInteger(UInt16(1000))
             old.channel.writeAndFlush(
-                WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: code), promise: nil)
+                WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: code),
+                promise: nil
+            )
             old.channel.close(promise: nil)
             // Once closed, the handler has read its last push: the highest id seen is final.
             try? await old.channel.closeFuture.get()
@@ -282,7 +290,11 @@ final class LoadEngine: Sendable {
         let sources = configuration.sourceAddresses
         let local = sources.isEmpty ? nil : sources[(slice.globalSocketOffset + index) % sources.count]
         let result = await connector.open(
-            index: index, user: slice.sockets[index], localAddress: local, lastSeenID: lastSeen)
+            index: index,
+            user: slice.sockets[index],
+            localAddress: local,
+            lastSeenID: lastSeen
+        )
         switch result {
         case .success(let socket):
             slot.endReconnect(socket: socket, lastSeen: lastSeen)
@@ -333,9 +345,16 @@ final class LoadEngine: Sendable {
         let now = MonotonicClock.now()
         let sequence = stats.issueSend(lagNanos: now > scheduled ? now - scheduled : 0)
         let stamp = MessageStamp(
-            worker: workerIndex, sequence: sequence, scheduled: scheduled, recipient: pair.recipient)
+            worker: workerIndex,
+            sequence: sequence,
+            scheduled: scheduled,
+            recipient: pair.recipient
+        )
         let frame = FrameBuilder.send(
-            sequence: sequence, recipient: pair.recipient, conversation: pair.conversation, content: stamp.content,
+            sequence: sequence,
+            recipient: pair.recipient,
+            conversation: pair.conversation,
+            content: stamp.content,
             allocator: channel.allocator
         )
         if flush {

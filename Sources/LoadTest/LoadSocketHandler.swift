@@ -154,7 +154,10 @@ final class LoadSocketHandler: ChannelInboundHandler {
                 stats.replied(sequence: sequence, error: nil, latencyNanos: latency)
             } else {
                 stats.replied(
-                    sequence: sequence, error: frame.payload.response?.reason ?? "no reason", latencyNanos: nil)
+                    sequence: sequence,
+                    error: frame.payload.response?.reason ?? "no reason",
+                    latencyNanos: nil
+                )
             }
         case UInt8(ascii: "h"):
             stats.heartbeatReplied(ok: ok)
@@ -198,7 +201,12 @@ final class LoadSocketHandler: ChannelInboundHandler {
         }
         let latency = now > stamp.scheduled ? now - stamp.scheduled : 0
         stats.pushed(
-            stamp, socketUser: session.userID, sender: message.senderID, latencyNanos: latency, replayed: replayed)
+            stamp,
+            socketUser: session.userID,
+            sender: message.senderID,
+            latencyNanos: latency,
+            replayed: replayed
+        )
     }
 
     /// Nanoseconds from `instant` to now (zero for an instant in the future).

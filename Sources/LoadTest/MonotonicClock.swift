@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The system-wide monotonic clock (`CLOCK_MONOTONIC`), shared by every process on the machine, so a parent and

@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The live line on standard error, once a second: phase, sockets open, sent, delivered, errors, drops and the
@@ -80,7 +80,8 @@ final class IntervalCollector: Sendable {
     private let sampler: ServerSampler?
     /// Reports by interval index with how many arrived, and the finished summaries.
     private let state = Mutex<(pending: [Int: (report: IntervalReport, count: Int)], done: [IntervalSummary])>(
-        (pending: [:], done: []))
+        (pending: [:], done: [])
+    )
 
     /// A collector of `workers` workers' `length`-second intervals.
     init(workers: Int, length: Double, sampler: ServerSampler?) {
@@ -104,7 +105,11 @@ final class IntervalCollector: Sendable {
         }
         guard let complete else { return }
         let summary = IntervalSummary(
-            complete, length: length, serverRssKib: sampler?.sample()?.rssKiB, serverOpenFiles: sampler?.openFiles())
+            complete,
+            length: length,
+            serverRssKib: sampler?.sample()?.rssKiB,
+            serverOpenFiles: sampler?.openFiles()
+        )
         state.withLock { $0.done.append(summary) }
         // On a terminal the live line is redrawn in place: clear it first.
         let prefix = isatty(2) == 1 ? "\r\u{1B}[2K" : ""

@@ -15,14 +15,17 @@ enum ReportPrinter {
                 "sockets",
                 "\(sockets.opened)/\(sockets.requested) open in \(sockets.connectSeconds) s"
                     + " = \(sockets.connectRate) sockets/s"
-            ))
+            )
+        )
         lines.append(row("connect errors", counts(sockets.connectErrors)))
         lines.append(row("dropped", "\(sockets.dropped) sockets closed by the server"))
         if !sockets.closeReasons.isEmpty { lines.append(row("close reasons", counts(sockets.closeReasons))) }
         lines.append(
             row(
                 "heartbeats",
-                "\(sockets.heartbeatsSent) sent, \(sockets.heartbeatReplies) ok, \(sockets.heartbeatErrors) errors"))
+                "\(sockets.heartbeatsSent) sent, \(sockets.heartbeatReplies) ok, \(sockets.heartbeatErrors) errors"
+            )
+        )
         if !report.stages.isEmpty {
             lines.append("")
             lines.append(contentsOf: stageTable(report.stages))
@@ -43,12 +46,16 @@ enum ReportPrinter {
                             "churn",
                             "\(stage.reconnects) rejoins with last_seen_id (\(stage.reconnectRate)/s), failed: "
                                 + counts(stage.reconnectFailures) + ", \(stage.truncatedJoins) truncated, "
-                                + "\(stage.redirected) sends moved off reconnecting sockets"))
+                                + "\(stage.redirected) sends moved off reconnecting sockets"
+                        )
+                    )
                     lines.append(
                         row(
                             "replayed",
                             "\(stage.replayed) delivered by replay (\(stage.recoveredAnnounced) announced); "
-                                + "latency µs " + latency(stage.replayLatencyUs)))
+                                + "latency µs " + latency(stage.replayLatencyUs)
+                        )
+                    )
                 }
                 if let acked = stage.ackedPerSecond {
                     lines.append(row("pipeline", "\(stage.acked) acked at \(acked)/s, \(stage.outOfOrder) out of order"))

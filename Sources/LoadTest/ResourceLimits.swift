@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The process's file-descriptor budget, which bounds the sockets one process can open.
@@ -27,10 +27,10 @@ enum ResourceLimits {
     }
 
     #if canImport(Glibc)
-        /// `RLIMIT_NOFILE` in the type `getrlimit` takes here.
-        private static let resourceKind = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    /// `RLIMIT_NOFILE` in the type `getrlimit` takes here.
+    private static let resourceKind = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     #else
-        /// `RLIMIT_NOFILE` in the type `getrlimit` takes here.
-        private static let resourceKind = RLIMIT_NOFILE
+    /// `RLIMIT_NOFILE` in the type `getrlimit` takes here.
+    private static let resourceKind = RLIMIT_NOFILE
     #endif
 }

@@ -85,7 +85,8 @@ struct RunConfiguration: Sendable {
         runSeconds = duration + graceSeconds + Self.deadlineMargin + (command.workerIndex == nil ? 0 : 5)
         let label = command.workerIndex.map { "broker-load worker \($0)" } ?? "broker-load"
         deadline = RunDeadline(
-            at: started &+ MonotonicClock.nanoseconds(connectTimeout + Self.connectSlack + runSeconds), label: label
+            at: started &+ MonotonicClock.nanoseconds(connectTimeout + Self.connectSlack + runSeconds),
+            label: label
         )
     }
 

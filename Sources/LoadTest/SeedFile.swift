@@ -39,7 +39,8 @@ struct SeedFile: Codable, Sendable {
         for conversation in conversations {
             guard conversation.a != conversation.b else {
                 throw LoadError.invalidSeed(
-                    "conversation \(conversation.id) pairs user \(conversation.a) with themself")
+                    "conversation \(conversation.id) pairs user \(conversation.a) with themself"
+                )
             }
             guard ids.contains(conversation.a), ids.contains(conversation.b) else {
                 throw LoadError.invalidSeed("conversation \(conversation.id) names a user without a token")

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Reads the servers' CPU time (`utime + stime` of `/proc/PID/stat`, in `CLK_TCK` ticks) and RSS (`VmRSS` of

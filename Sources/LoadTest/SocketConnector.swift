@@ -24,7 +24,10 @@ struct SocketConnector: Sendable {
     /// Opens socket `index` for `user`, bound to `localAddress` when given; with `lastSeenID` its join asks for
     /// every message after that id (recovery).
     func open(
-        index: Int, user: SeedUser, localAddress: SocketAddress?, lastSeenID: Int64? = nil
+        index: Int,
+        user: SeedUser,
+        localAddress: SocketAddress?,
+        lastSeenID: Int64? = nil
     ) async -> Result<OpenSocket, ConnectFailure> {
         let loop = group.next()
         let endpoint = endpoints[Int(user.id.magnitude % UInt64(endpoints.count))]
@@ -34,7 +37,11 @@ struct SocketConnector: Sendable {
         headers.add(name: "Host", value: endpoint.hostHeader)
         headers.add(name: "Content-Length", value: "0")
         let head = HTTPRequestHead(
-            version: .http1_1, method: .GET, uri: endpoint.socketPath(token: user.token), headers: headers)
+            version: .http1_1,
+            method: .GET,
+            uri: endpoint.socketPath(token: user.token),
+            headers: headers
+        )
         let stats = self.stats
         let workerIndex = self.workerIndex
         var bootstrap = ClientBootstrap(group: loop)
@@ -43,7 +50,13 @@ struct SocketConnector: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Self.configure(
-                        channel, head: head, session: session, stats: stats, workerIndex: workerIndex, joined: joined)
+                        channel,
+                        head: head,
+                        session: session,
+                        stats: stats,
+                        workerIndex: workerIndex,
+                        joined: joined
+                    )
                 }
             }
         if let localAddress { bootstrap = bootstrap.bind(to: localAddress) }
@@ -72,14 +85,23 @@ struct SocketConnector: Sendable {
     /// The pipeline of a new channel: HTTP client with the WebSocket upgrader, and the request handler; after
     /// the upgrade, the WebSocket codec and ``LoadSocketHandler``.
     private static func configure(
-        _ channel: any Channel, head: HTTPRequestHead, session: SocketSession, stats: WorkerStats, workerIndex: Int,
+        _ channel: any Channel,
+        head: HTTPRequestHead,
+        session: SocketSession,
+        stats: WorkerStats,
+        workerIndex: Int,
         joined: EventLoopPromise<Void>
     ) throws {
         let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: maxFrameSize, automaticErrorHandling: true) {
-            channel, _ in
+            channel,
+            _ in
             channel.eventLoop.makeCompletedFuture {
                 let handler = LoadSocketHandler(
-                    session: session, stats: stats, workerIndex: workerIndex, joined: joined)
+                    session: session,
+                    stats: stats,
+                    workerIndex: workerIndex,
+                    joined: joined
+                )
                 try channel.pipeline.syncOperations.addHandler(handler)
             }
         }
@@ -91,6 +113,8 @@ struct SocketConnector: Sendable {
         )
         try channel.pipeline.syncOperations.addHTTPClientHandlers(withClientUpgrade: upgrade)
         try channel.pipeline.syncOperations.addHandler(
-            UpgradeRequestHandler(head: head, joined: joined), name: UpgradeRequestHandler.name)
+            UpgradeRequestHandler(head: head, joined: joined),
+            name: UpgradeRequestHandler.name
+        )
     }
 }

@@ -33,7 +33,10 @@ final class SocketSession: Sendable {
         var current = highestSeen.load(ordering: .relaxed)
         while id > current {
             let (exchanged, original) = highestSeen.compareExchange(
-                expected: current, desired: id, ordering: .relaxed)
+                expected: current,
+                desired: id,
+                ordering: .relaxed
+            )
             if exchanged { return }
             current = original
         }
@@ -45,7 +48,8 @@ final class SocketSlot: Sendable {
     /// The socket, whether a churn reconnect is under way, and the highest message id its user has seen (kept
     /// across sockets, so a failed reconnect does not lose it).
     private let state = Mutex<(socket: OpenSocket?, reconnecting: Bool, lastSeen: Int64)>(
-        (socket: nil, reconnecting: false, lastSeen: 0))
+        (socket: nil, reconnecting: false, lastSeen: 0)
+    )
 
     /// An empty slot.
     init() {}

@@ -21,7 +21,9 @@ struct WorkerServer {
             return
         }
         let slice = WorkloadSlice.make(
-            seed: seed, mode: configuration.mode, socketCount: configuration.socketCount,
+            seed: seed,
+            mode: configuration.mode,
+            socketCount: configuration.socketCount,
             workers: configuration.workers,
             index: index
         )
@@ -32,7 +34,8 @@ struct WorkerServer {
         }
         let commands = Mailbox<WorkerCommand>(capacity: 16)
         LineReader.start(
-            fileDescriptor: 0, name: "worker-\(index)-stdin",
+            fileDescriptor: 0,
+            name: "worker-\(index)-stdin",
             onLine: { line in
                 if let command = WireCodec.decode(WorkerCommand.self, from: line) { commands.put(command) }
             },

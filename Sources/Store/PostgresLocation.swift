@@ -26,8 +26,13 @@ package struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
 
     /// Creates a location.
     package init(
-        host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
-        sslMode: SSLMode = .prefer, sslRootCertificate: String? = nil
+        host: String,
+        port: Int = 5432,
+        username: String,
+        password: String? = nil,
+        database: String,
+        sslMode: SSLMode = .prefer,
+        sslRootCertificate: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -85,7 +90,9 @@ package struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
             }
         }
         self.init(
-            host: host, port: port, username: username,
+            host: host,
+            port: port,
+            username: username,
             password: components.password.flatMap { $0.isEmpty ? nil : $0 },
             database: database.isEmpty ? username : database,
             sslMode: try SSLMode.resolve(sslMode, rootCertificate: sslRootCertificate),

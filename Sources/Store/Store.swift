@@ -75,7 +75,8 @@ package protocol Store: Service {
     /// with every other call of that commit for the same loop. The send path's entry: a conversation actor
     /// on an event loop hands over its batch and goes on.
     func submitMessages(
-        _ drafts: [NewMessage], on loop: any EventLoop,
+        _ drafts: [NewMessage],
+        on loop: any EventLoop,
         completion: @escaping @Sendable (Result<[Result<StoredMessage, StoreError>], StoreError>) -> Void
     )
     /// History of a conversation: see ``HistoryPage``.

@@ -25,7 +25,8 @@ final class BrokerProcess: Sendable {
 
     /// Starts `broker serve` with `environment` on port 0 and waits for its "listening" line.
     init(workingDirectory: URL? = nil, environment: [String: String] = [:]) async throws {
-        let directory = workingDirectory
+        let directory =
+            workingDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.workingDirectory = directory
@@ -110,7 +111,9 @@ final class BrokerProcess: Sendable {
 
     /// Runs a one-shot subcommand and returns its exit status and standard output.
     static func runCommand(
-        _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+        _ arguments: [String],
+        in directory: URL,
+        environment: [String: String] = [:]
     ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = executable

@@ -48,7 +48,8 @@ struct ChaosTests {
             let clients = (0..<Self.userCount).map { index in
                 let previous = (index + Self.userCount - 1) % Self.userCount
                 return ChaosClient(
-                    index: index, user: users[index],
+                    index: index,
+                    user: users[index],
                     peers: [(users[(index + 1) % Self.userCount], ring[index]), (users[previous], ring[previous])]
                 )
             }
@@ -147,7 +148,10 @@ struct ChaosTests {
                 #expect(try await sockets[0].joinRoom(joinRef: "end0").status == "ok")
                 #expect(try await sockets[1].joinRoom(joinRef: "end1").status == "ok")
                 let ref = await sockets[0].push(
-                    "room:chat", "send_msg", sendPayload(to: users[1], conversation: ring[0], text: "after the storm"), joinRef: "end0"
+                    "room:chat",
+                    "send_msg",
+                    sendPayload(to: users[1], conversation: ring[0], text: "after the storm"),
+                    joinRef: "end0"
                 )
                 let id = try #require(try await sockets[0].reply(to: ref, timeout: .seconds(30)).messageID)
                 #expect(try await sockets[1].nextPush("receive_msg", timeout: .seconds(30)).messageID == id)
@@ -194,9 +198,10 @@ struct ChaosTests {
         // frozen node holds nothing the others need (a message batch is one statement, its lock PostgreSQL's).
         let beforeFreeze = board.ackCount.load(ordering: .relaxed)
         try? await Task.sleep(for: .seconds(10))  // the freeze itself
-        let othersWentOn = (try? await waitFor("acknowledgements while node 2 is frozen", timeout: .seconds(50)) {
-            board.ackCount.load(ordering: .relaxed) >= beforeFreeze + 20
-        }) != nil
+        let othersWentOn =
+            (try? await waitFor("acknowledgements while node 2 is frozen", timeout: .seconds(50)) {
+                board.ackCount.load(ordering: .relaxed) >= beforeFreeze + 20
+            }) != nil
         Foundation.kill(frozen.process.processIdentifier, SIGCONT)
         #expect(othersWentOn, "node 1 kept acknowledging while node 2 was frozen")
         try await ClusterFixture.waitUntilReady(frozen, timeout: .seconds(60))
@@ -414,7 +419,10 @@ struct ChaosClient: Sendable {
 
     /// Reads frames until the reply to `ref`; a lost socket or a reply 30 s late ends the session.
     private func awaitReply(
-        _ ref: String, on socket: PhoenixTestSocket, state: inout State, board: ChaosBoard
+        _ ref: String,
+        on socket: PhoenixTestSocket,
+        state: inout State,
+        board: ChaosBoard
     ) async throws -> TestFrame {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {

@@ -14,12 +14,16 @@ struct ChatFixture: Sendable {
 
     func signUp(_ email: String) async throws -> ChatUser {
         let registered = try await http.send(
-            .POST, "/api/users", json: #"{"user": {"name": "N", "subname": "S", "email": "\#(email)", "job": "J"}}"#
+            .POST,
+            "/api/users",
+            json: #"{"user": {"name": "N", "subname": "S", "email": "\#(email)", "job": "J"}}"#
         )
         let id = try #require(registered.json["id"] as? Int)
         let password = try #require(registered.json["password"] as? String)
         let login = try await http.send(
-            .POST, "/api/login", json: #"{"creds": {"email": "\#(email)", "password": "\#(password)"}}"#
+            .POST,
+            "/api/login",
+            json: #"{"creds": {"email": "\#(email)", "password": "\#(password)"}}"#
         )
         let token = try #require((login.json["data"] as? [String: Any])?["token"] as? String)
         return ChatUser(id: id, token: token)
@@ -27,7 +31,10 @@ struct ChatFixture: Sendable {
 
     func conversation(_ a: ChatUser, _ b: ChatUser) async throws -> Int {
         let response = try await http.send(
-            .POST, "/api/conversations", json: #"{"conversation": {"recipient_id": \#(b.id)}}"#, token: a.token
+            .POST,
+            "/api/conversations",
+            json: #"{"conversation": {"recipient_id": \#(b.id)}}"#,
+            token: a.token
         )
         return try #require((response.json["data"] as? [String: Any])?["id"] as? Int)
     }
@@ -43,14 +50,17 @@ struct ChatFixture: Sendable {
 
     /// Opens one socket per entry, runs `body`, then closes them all.
     func withSockets(
-        _ users: [ChatUser], vsn: String, _ body: @Sendable ([PhoenixTestSocket]) async throws -> Void
+        _ users: [ChatUser],
+        vsn: String,
+        _ body: @Sendable ([PhoenixTestSocket]) async throws -> Void
     ) async throws {
         try await withTestSockets(users.map { socketURL($0, vsn: vsn) }, vsn: vsn, body)
     }
 
     /// Starts a broker, runs `body`, stops it.
     static func run(
-        environment: [String: String] = [:], _ body: @Sendable (ChatFixture) async throws -> Void
+        environment: [String: String] = [:],
+        _ body: @Sendable (ChatFixture) async throws -> Void
     ) async throws {
         // Many sign-ups from one address: lift the per-address auth limit (its own tests keep the default).
         let broker = try await BrokerProcess(
@@ -73,7 +83,9 @@ struct ChatFixture: Sendable {
 /// Opens one socket per URL, runs `body`, then closes them all. A socket that ends abruptly (its node was
 /// killed) ends quietly; the test sees it in what it reads.
 func withTestSockets(
-    _ urls: [String], vsn: String, _ body: @Sendable ([PhoenixTestSocket]) async throws -> Void
+    _ urls: [String],
+    vsn: String,
+    _ body: @Sendable ([PhoenixTestSocket]) async throws -> Void
 ) async throws {
     let sockets = urls.map { _ in PhoenixTestSocket(vsn: vsn) }
     try await withThrowingTaskGroup(of: Void.self) { group in

@@ -189,7 +189,14 @@ struct ChatFlowTests {
                 _ = try await sockets[1].joinRoom(joinRef: "2")
                 var refs: [String] = []
                 for index in 0..<500 {
-                    refs.append(await sockets[0].push("room:chat", "send_msg", sendPayload(to: b, conversation: conversation, text: "m\(index)"), joinRef: "1"))
+                    refs.append(
+                        await sockets[0].push(
+                            "room:chat",
+                            "send_msg",
+                            sendPayload(to: b, conversation: conversation, text: "m\(index)"),
+                            joinRef: "1"
+                        )
+                    )
                 }
                 var ids: [Int] = []
                 for ref in refs {
@@ -232,7 +239,14 @@ struct ChatFlowTests {
                         group.addTask {
                             var refs: [String] = []
                             for index in 0..<50 {
-                                refs.append(await sender.push("room:chat", "send_msg", sendPayload(to: pair.1, conversation: pair.2, text: "\(index)"), joinRef: "\(pairIndex * 2)"))
+                                refs.append(
+                                    await sender.push(
+                                        "room:chat",
+                                        "send_msg",
+                                        sendPayload(to: pair.1, conversation: pair.2, text: "\(index)"),
+                                        joinRef: "\(pairIndex * 2)"
+                                    )
+                                )
                             }
                             for ref in refs {
                                 let reply = try await sender.reply(to: ref, timeout: .seconds(60))
@@ -413,7 +427,12 @@ struct ChatFlowTests {
                 _ = try await sockets[0].joinRoom(joinRef: "1")
                 _ = try await sockets[1].joinRoom(joinRef: "2")
                 for index in 0..<3 {
-                    let ref = await sockets[0].push("room:chat", "send_msg", sendPayload(to: b, conversation: conversation, text: "\(index)"), joinRef: "1")
+                    let ref = await sockets[0].push(
+                        "room:chat",
+                        "send_msg",
+                        sendPayload(to: b, conversation: conversation, text: "\(index)"),
+                        joinRef: "1"
+                    )
                     _ = try await sockets[0].reply(to: ref)
                     _ = try await sockets[1].nextPush("receive_msg")
                 }

@@ -30,7 +30,10 @@ struct ClusterFixture: Sendable {
     }
 
     static func startNode(
-        _ index: Int, databaseURL: String, secret: String, environment: [String: String]
+        _ index: Int,
+        databaseURL: String,
+        secret: String,
+        environment: [String: String]
     ) async throws -> BrokerProcess {
         try await BrokerProcess(
             environment: [
@@ -43,7 +46,9 @@ struct ClusterFixture: Sendable {
 
     /// Starts `count` nodes on a fresh database of the test server (or on `databaseURL`), runs `body`, stops them.
     static func run(
-        nodes count: Int = 2, databaseURL: String? = nil, environment: [String: String] = [:],
+        nodes count: Int = 2,
+        databaseURL: String? = nil,
+        environment: [String: String] = [:],
         _ body: @Sendable (ClusterFixture) async throws -> Void
     ) async throws {
         let url: String
@@ -83,7 +88,8 @@ struct ClusterFixture: Sendable {
 extension ClusterFixture {
     /// Opens one socket per entry, each to its node, runs `body`, then closes them all.
     func withSockets(
-        _ entries: [(node: Int, user: ChatUser)], vsn: String = "2.0.0",
+        _ entries: [(node: Int, user: ChatUser)],
+        vsn: String = "2.0.0",
         _ body: @Sendable ([PhoenixTestSocket]) async throws -> Void
     ) async throws {
         try await withTestSockets(entries.map { chat($0.node).socketURL($0.user, vsn: vsn) }, vsn: vsn, body)

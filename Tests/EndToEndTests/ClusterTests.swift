@@ -26,7 +26,10 @@ struct ClusterTests {
                 #expect(try await onOne.nextPush("receive_msg").messageID == answer)
 
                 let posted = try await cluster.chat(1).http.send(
-                    .POST, "/api/conversations/\(ab)/messages", json: #"{"message": {"content": "over http on two"}}"#, token: b.token
+                    .POST,
+                    "/api/conversations/\(ab)/messages",
+                    json: #"{"message": {"content": "over http on two"}}"#,
+                    token: b.token
                 )
                 #expect(posted.status == 201)
                 let postedID = try #require((posted.json["data"] as? [String: Any])?["id"] as? Int)
@@ -78,7 +81,10 @@ struct ClusterTests {
                     let joined = try await watcher[0].nextPush("presence_diff")
                     #expect(Set((joined.payload["joins"] as? [String: Any] ?? [:]).keys) == [String(b.id)])
                     _ = try await devices[1].joinRoom(joinRef: "d1")
-                    #expect(await watcher[0].expectNone("presence_diff", within: .milliseconds(500)), "a second device on another node causes no diff")
+                    #expect(
+                        await watcher[0].expectNone("presence_diff", within: .milliseconds(500)),
+                        "a second device on another node causes no diff"
+                    )
                     await devices[0].close()
                     #expect(await watcher[0].expectNone("presence_diff", within: .milliseconds(500)), "still online on node 1")
                     await devices[1].close()
@@ -182,7 +188,12 @@ struct ClusterTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for index in 0..<400 {
-                            let ref = await sender.push("room:chat", "send_msg", sendPayload(to: b, conversation: ab, text: "m\(index)"), joinRef: "a")
+                            let ref = await sender.push(
+                                "room:chat",
+                                "send_msg",
+                                sendPayload(to: b, conversation: ab, text: "m\(index)"),
+                                joinRef: "a"
+                            )
                             if let id = try await sender.reply(to: ref, timeout: .seconds(30)).messageID {
                                 acknowledged.sentIDs.withLock { $0.append(id) }
                             }

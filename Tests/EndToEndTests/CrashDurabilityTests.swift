@@ -33,7 +33,16 @@ struct CrashDurabilityTests {
                     var refs: [(String, String)] = []
                     for index in 0..<400 {
                         let content = "s\(sender)-\(index)"
-                        refs.append((await socket.push("room:chat", "send_msg", sendPayload(to: b, conversation: conversation, text: content), joinRef: "1"), content))
+                        refs.append(
+                            (
+                                await socket.push(
+                                    "room:chat",
+                                    "send_msg",
+                                    sendPayload(to: b, conversation: conversation, text: content),
+                                    joinRef: "1"
+                                ), content
+                            )
+                        )
                     }
                     for (ref, content) in refs {
                         guard let reply = try? await socket.reply(to: ref, timeout: .seconds(5)) else { return }

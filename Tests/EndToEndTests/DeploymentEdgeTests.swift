@@ -14,7 +14,10 @@ struct DeploymentEdgeTests {
             var sent: [Int] = []
             for text in ["one", "two", "three"] {
                 let response = try await chat.http.send(
-                    .POST, "/api/conversations/\(ab)/messages", json: #"{"message": {"content": "\#(text)"}}"#, token: a.token
+                    .POST,
+                    "/api/conversations/\(ab)/messages",
+                    json: #"{"message": {"content": "\#(text)"}}"#,
+                    token: a.token
                 )
                 sent.append(try #require((response.json["data"] as? [String: Any])?["id"] as? Int))
             }
@@ -50,7 +53,10 @@ struct DeploymentEdgeTests {
             ]
             for (value, message) in cases {
                 let response = try await chat.http.send(
-                    .POST, "/api/conversations", json: #"{"conversation": {"recipient_id": \#(value)}}"#, token: a.token
+                    .POST,
+                    "/api/conversations",
+                    json: #"{"conversation": {"recipient_id": \#(value)}}"#,
+                    token: a.token
                 )
                 #expect(response.status == 422, "\(value)")
                 #expect((response.json["errors"] as? [String: [String]]) == ["recipient_id": [message]], "\(value)")
@@ -165,7 +171,10 @@ struct DeploymentEdgeTests {
     /// address the broker used.
     private func loginStatus(_ chat: ChatFixture, headers: [(String, String)]) async throws -> Int {
         try await chat.http.send(
-            .POST, "/api/login", json: #"{"creds": {"email": "nobody@x.io", "password": "wrong-password"}}"#, headers: headers
+            .POST,
+            "/api/login",
+            json: #"{"creds": {"email": "nobody@x.io", "password": "wrong-password"}}"#,
+            headers: headers
         ).status
     }
 
@@ -173,7 +182,9 @@ struct DeploymentEdgeTests {
         try await ChatFixture.run(environment: ["BROKER_AUTH_RATE": "0.01", "BROKER_AUTH_BURST": "2"]) { chat in
             var statuses: [Int] = []
             for index in 0..<3 {
-                statuses.append(try await loginStatus(chat, headers: [("X-Forwarded-For", "203.0.113.\(index)"), ("Forwarded", "for=198.51.100.\(index)")]))
+                statuses.append(
+                    try await loginStatus(chat, headers: [("X-Forwarded-For", "203.0.113.\(index)"), ("Forwarded", "for=198.51.100.\(index)")])
+                )
             }
             #expect(statuses == [401, 401, 429])
         }
@@ -215,7 +226,8 @@ struct DeploymentEdgeTests {
         #expect(refused.output.contains("BROKER_MAILER=smtp"), "\(refused.output)")
         #expect(refused.output.contains("BROKER_LOCAL_MAILER_PUBLIC=true"), "\(refused.output)")
         let allowed = try await Self.serve(
-            in: directory, environment: ["BROKER_HOST": "0.0.0.0", "BROKER_LOCAL_MAILER_PUBLIC": "true"]
+            in: directory,
+            environment: ["BROKER_HOST": "0.0.0.0", "BROKER_LOCAL_MAILER_PUBLIC": "true"]
         )
         #expect(allowed.status == nil, "\(allowed.output)")
         #expect(allowed.output.contains("broker listening on http://0.0.0.0:"), "\(allowed.output)")

@@ -10,7 +10,9 @@ struct ExecutableTests {
         let http = HTTP(base: broker.baseURL)
 
         let registered = try await http.send(
-            .POST, "/api/users", json: #"{"user": {"name": "Ann", "subname": "Lee", "email": "ann@example.com", "job": "dev"}}"#
+            .POST,
+            "/api/users",
+            json: #"{"user": {"name": "Ann", "subname": "Lee", "email": "ann@example.com", "job": "dev"}}"#
         )
         #expect(registered.status == 201)
         let password = try #require(registered.json["password"] as? String)
@@ -20,7 +22,9 @@ struct ExecutableTests {
         #expect((first["text_body"] as? String)?.contains(password) == true)
 
         let login = try await http.send(
-            .POST, "/api/login", json: #"{"creds": {"email": "ann@example.com", "password": "\#(password)"}}"#
+            .POST,
+            "/api/login",
+            json: #"{"creds": {"email": "ann@example.com", "password": "\#(password)"}}"#
         )
         #expect(login.status == 200)
         let token = try #require((login.json["data"] as? [String: Any])?["token"] as? String)
@@ -49,7 +53,9 @@ struct ExecutableTests {
         defer { first.removeFiles() }
         var http = HTTP(base: first.baseURL)
         let registered = try await http.send(
-            .POST, "/api/users", json: #"{"user": {"name": "A", "subname": "B", "email": "a@b.io", "job": "C"}}"#
+            .POST,
+            "/api/users",
+            json: #"{"user": {"name": "A", "subname": "B", "email": "a@b.io", "job": "C"}}"#
         )
         let password = try #require(registered.json["password"] as? String)
         let login = try await http.send(.POST, "/api/login", json: #"{"creds": {"email": "a@b.io", "password": "\#(password)"}}"#)

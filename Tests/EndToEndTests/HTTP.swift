@@ -15,7 +15,11 @@ struct HTTP {
     let base: String
 
     func send(
-        _ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil, headers extra: [(String, String)] = []
+        _ method: HTTPMethod,
+        _ path: String,
+        json: String? = nil,
+        token: String? = nil,
+        headers extra: [(String, String)] = []
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: base + path)
         request.method = method

@@ -10,12 +10,15 @@ struct LoadGeneratorTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect(try BrokerProcess.runCommand(["seed-load", "--users", "40", "--out", "seed.json"], in: directory).status == 0)
         let broker = try await BrokerProcess(
-            workingDirectory: directory, environment: ["BROKER_SEND_RATE": "1000", "BROKER_SEND_BURST": "1000"]
+            workingDirectory: directory,
+            environment: ["BROKER_SEND_RATE": "1000", "BROKER_SEND_BURST": "1000"]
         )
         let pid = broker.process.processIdentifier
         let report = try Self.runLoad(
-            ["--url", broker.baseURL, "--seed", "seed.json", "--mode", "pairs", "--rate", "200", "--duration", "2",
-             "--json", "--server-pid", String(pid)],
+            [
+                "--url", broker.baseURL, "--seed", "seed.json", "--mode", "pairs", "--rate", "200", "--duration", "2",
+                "--json", "--server-pid", String(pid),
+            ],
             in: directory
         )
         #expect(report.status == 0, "\(report.json)")
@@ -34,14 +37,17 @@ struct LoadGeneratorTests {
             let directory = Self.folder("load-cluster")
             defer { try? FileManager.default.removeItem(at: directory) }
             let seeded = try BrokerProcess.runCommand(
-                ["seed-load", "--users", "40", "--out", "seed.json"], in: directory,
+                ["seed-load", "--users", "40", "--out", "seed.json"],
+                in: directory,
                 environment: ["BROKER_DATABASE_URL": cluster.databaseURL, "BROKER_JWT_SECRET": cluster.secret]
             )
             #expect(seeded.status == 0)
             let nodes = cluster.nodes.all
             let report = try Self.runLoad(
-                ["--url", nodes.map(\.baseURL).joined(separator: ","), "--seed", "seed.json", "--mode", "pairs",
-                 "--rate", "100", "--duration", "2", "--json"]
+                [
+                    "--url", nodes.map(\.baseURL).joined(separator: ","), "--seed", "seed.json", "--mode", "pairs",
+                    "--rate", "100", "--duration", "2", "--json",
+                ]
                     + nodes.flatMap { ["--server-pid", String($0.process.processIdentifier)] },
                 in: directory
             )

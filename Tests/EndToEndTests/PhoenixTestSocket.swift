@@ -38,14 +38,21 @@ struct TestFrame: Sendable, CustomStringConvertible {
                 let event = array[3] as? String
             else { return nil }
             return TestFrame(
-                joinRef: string(array[0]), ref: string(array[1]), topic: topic, event: event, payloadJSON: payloadText(array[4])
+                joinRef: string(array[0]),
+                ref: string(array[1]),
+                topic: topic,
+                event: event,
+                payloadJSON: payloadText(array[4])
             )
         }
         guard let object = value as? [String: Any], let topic = object["topic"] as? String,
             let event = object["event"] as? String
         else { return nil }
         return TestFrame(
-            joinRef: string(object["join_ref"]), ref: string(object["ref"]), topic: topic, event: event,
+            joinRef: string(object["join_ref"]),
+            ref: string(object["ref"]),
+            topic: topic,
+            event: event,
             payloadJSON: payloadText(object["payload"])
         )
     }
@@ -90,7 +97,9 @@ actor PhoenixTestSocket {
     nonisolated func run(url: String) async throws {
         let outgoingStream = self.outgoingStream
         let close = try await WebSocketClient.connect(
-            url: url, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "phoenix-test-client")
+            url: url,
+            configuration: .init(maxFrameSize: 1 << 24),
+            logger: Logger(label: "phoenix-test-client")
         ) { inbound, outbound, _ in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -172,7 +181,9 @@ actor PhoenixTestSocket {
 
     /// Waits for the next frame matching `predicate`, keeping the others for later calls.
     func first(
-        _ what: String, timeout: Duration = .seconds(10), where predicate: @Sendable (TestFrame) -> Bool
+        _ what: String,
+        timeout: Duration = .seconds(10),
+        where predicate: @Sendable (TestFrame) -> Bool
     ) async throws -> TestFrame {
         if let index = stash.firstIndex(where: predicate) { return stash.remove(at: index) }
         let deadline = ContinuousClock.now + timeout
@@ -218,7 +229,10 @@ actor PhoenixTestSocket {
         let deadline = ContinuousClock.now + timeout
         while !isClosed {
             guard ContinuousClock.now < deadline else { throw TestSocketError.timeout("close") }
-            if !inbox.isEmpty { stash.append(inbox.removeFirst()); continue }
+            if !inbox.isEmpty {
+                stash.append(inbox.removeFirst())
+                continue
+            }
             await waitForFrame(until: deadline)
         }
         return closeCode

@@ -18,7 +18,10 @@ struct PostgresTLSTests {
             let b = try await chat.signUp("b@tls.io")
             let ab = try await chat.conversation(a, b)
             let posted = try await chat.http.send(
-                .POST, "/api/conversations/\(ab)/messages", json: #"{"message": {"content": "over TLS"}}"#, token: a.token
+                .POST,
+                "/api/conversations/\(ab)/messages",
+                json: #"{"message": {"content": "over TLS"}}"#,
+                token: a.token
             )
             #expect(posted.status == 201)
             #expect(try await chat.history(ab, as: b).compactMap { $0["content"] as? String } == ["over TLS"])
@@ -36,8 +39,10 @@ struct PostgresTLSTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         // Port 1: were anything to connect, it would fail differently (and later).
         let cases = [
-            ("postgres://u:hunter2@127.0.0.1:1/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
-             "sslrootcert /nonexistent/ca.pem cannot be read"),
+            (
+                "postgres://u:hunter2@127.0.0.1:1/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+                "sslrootcert /nonexistent/ca.pem cannot be read"
+            ),
             ("postgres://u:hunter2@127.0.0.1:1/d?sslmode=verify-full", "sslmode=verify-full needs sslrootcert"),
             ("postgres://u:hunter2@127.0.0.1:1/d?sslmode=on", "sslmode must be one of"),
         ]
@@ -84,7 +89,9 @@ struct PostgresTLSTests {
     /// Runs `broker` with `arguments` until it exits (it is expected to refuse to start) and returns its exit
     /// status and standard error.
     private static func run(
-        _ arguments: [String], in directory: URL, environment: [String: String]
+        _ arguments: [String],
+        in directory: URL,
+        environment: [String: String]
     ) async throws -> (status: Int32, errors: String) {
         let process = Process()
         process.executableURL = BrokerProcess.executable

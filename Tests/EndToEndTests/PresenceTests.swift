@@ -65,7 +65,10 @@ struct PresenceTests {
             let c = try await chat.signUp("c@x.io")
             let ab = try await chat.conversation(a, b)
             let sent = try await chat.http.send(
-                .POST, "/api/conversations/\(ab)/messages", json: #"{"message": {"content": "read me"}}"#, token: a.token
+                .POST,
+                "/api/conversations/\(ab)/messages",
+                json: #"{"message": {"content": "read me"}}"#,
+                token: a.token
             )
             let messageID = try #require((sent.json["data"] as? [String: Any])?["id"] as? Int)
             try await chat.withSockets([a, b, a, c], vsn: "2.0.0") { sockets in

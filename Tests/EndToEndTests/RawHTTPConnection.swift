@@ -40,7 +40,8 @@ final class RawHTTPConnection: @unchecked Sendable {  // used by one task at a t
     /// Sends a WebSocket upgrade request for `target`.
     func sendUpgrade(_ target: String, headers: [String] = []) throws {
         try sendRequest(
-            "GET", target,
+            "GET",
+            target,
             headers: [
                 "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
                 "Sec-WebSocket-Version: 13",

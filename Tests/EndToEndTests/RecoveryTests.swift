@@ -12,7 +12,11 @@ final class SendProgress: Sendable {
     /// id, and never more than 300 ahead of what the receiver took (the recovery window is 1,000, so no
     /// rejoin is truncated).
     func keepSending(
-        from sender: PhoenixTestSocket, joinRef: String, batch: Int, limit: Int, _ payload: @Sendable (Int) -> String
+        from sender: PhoenixTestSocket,
+        joinRef: String,
+        batch: Int,
+        limit: Int,
+        _ payload: @Sendable (Int) -> String
     ) async throws {
         var index = 0
         while !done.load(ordering: .relaxed), index < limit {
@@ -34,7 +38,10 @@ final class SendProgress: Sendable {
     /// After the senders stopped: takes `receiver`'s pushes of the join `joinRef` up to the last id sent, then
     /// checks that every sent id arrived exactly once, in order (`received` holds what arrived before).
     func expectEverySentIDOnce(
-        at receiver: PhoenixTestSocket, joinRef: String, after received: [Int], sourceLocation: SourceLocation = #_sourceLocation
+        at receiver: PhoenixTestSocket,
+        joinRef: String,
+        after received: [Int],
+        sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         var received = received
         var last = received.last ?? 0
@@ -47,7 +54,8 @@ final class SendProgress: Sendable {
         }
         let sent = sentIDs.withLock { $0 }.sorted()
         #expect(
-            received == sent, "gaps: \(Set(sent).subtracting(received).sorted().prefix(5)), duplicates: \(received.count - Set(received).count)",
+            received == sent,
+            "gaps: \(Set(sent).subtracting(received).sorted().prefix(5)), duplicates: \(received.count - Set(received).count)",
             sourceLocation: sourceLocation
         )
     }
@@ -66,7 +74,10 @@ struct RecoveryTests {
             let cb = try await chat.conversation(c, b)
             func post(_ user: ChatUser, _ conversation: Int, _ text: String) async throws -> Int {
                 let response = try await chat.http.send(
-                    .POST, "/api/conversations/\(conversation)/messages", json: #"{"message": {"content": "\#(text)"}}"#, token: user.token
+                    .POST,
+                    "/api/conversations/\(conversation)/messages",
+                    json: #"{"message": {"content": "\#(text)"}}"#,
+                    token: user.token
                 )
                 return try #require((response.json["data"] as? [String: Any])?["id"] as? Int)
             }
@@ -171,8 +182,10 @@ struct RecoveryTests {
                         refs.append((socket, await socket.push("room:chat", "send_msg", payload, joinRef: "\(index)")))
                     }
                     let http = try await chat.http.send(
-                        .POST, "/api/conversations/\(ab)/messages",
-                        json: #"{"message": {"content": "once \#(round)", "client_id": "race-\#(round)"}}"#, token: a.token
+                        .POST,
+                        "/api/conversations/\(ab)/messages",
+                        json: #"{"message": {"content": "once \#(round)", "client_id": "race-\#(round)"}}"#,
+                        token: a.token
                     )
                     var ids = Set<Int>()
                     for (socket, ref) in refs {

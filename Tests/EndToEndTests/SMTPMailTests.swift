@@ -9,7 +9,12 @@ struct SMTPMailTests {
     static let sender = "chat@broker.test"
 
     /// The broker's mail settings for a server on `port`.
-    func environment(port: Int, host: String = "127.0.0.1", startTLS: Bool = false, extra: [String: String] = [:])
+    func environment(
+        port: Int,
+        host: String = "127.0.0.1",
+        startTLS: Bool = false,
+        extra: [String: String] = [:]
+    )
         -> [String: String]
     {
         [
@@ -22,7 +27,9 @@ struct SMTPMailTests {
     /// Registers a user and returns the password of the 201.
     func register(_ email: String, at broker: BrokerProcess) async throws -> String {
         let response = try await HTTP(base: broker.baseURL).send(
-            .POST, "/api/users", json: #"{"user": {"name": "Zoë", "subname": "S", "email": "\#(email)", "job": "J"}}"#
+            .POST,
+            "/api/users",
+            json: #"{"user": {"name": "Zoë", "subname": "S", "email": "\#(email)", "job": "J"}}"#
         )
         #expect(response.status == 201)
         return try #require(response.json["password"] as? String)
@@ -67,7 +74,9 @@ struct SMTPMailTests {
         defer { server.stop() }
         let broker = try await BrokerProcess(
             environment: environment(
-                port: server.port, host: "localhost", startTLS: true,
+                port: server.port,
+                host: "localhost",
+                startTLS: true,
                 extra: [
                     "BROKER_SMTP_USER": "mailer", "BROKER_SMTP_PASSWORD": "s3cret pass",
                     "BROKER_SMTP_CA_FILE": certificates.appendingPathComponent("ca.pem").path,
@@ -183,7 +192,8 @@ struct SMTPMailTests {
         defer { server.stop() }
         let broker = try await BrokerProcess(
             environment: environment(
-                port: server.port, startTLS: true,
+                port: server.port,
+                startTLS: true,
                 extra: ["BROKER_SMTP_USER": "mailer", "BROKER_SMTP_PASSWORD": "s3cret pass"]
             )
         )

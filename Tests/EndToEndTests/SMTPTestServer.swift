@@ -119,7 +119,8 @@ final class SMTPTestServer: Sendable {
 
     /// Waits until the events satisfy `done` (polling the child's spool file), and returns them.
     func waitForEvents(
-        timeout: Duration = .seconds(20), _ done: ([[String: Any]]) -> Bool
+        timeout: Duration = .seconds(20),
+        _ done: ([[String: Any]]) -> Bool
     ) async throws -> [[String: Any]] {
         let deadline = ContinuousClock.now + timeout
         while true {

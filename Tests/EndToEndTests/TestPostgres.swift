@@ -57,10 +57,15 @@ enum TestPostgres {
         let components = try #require(URLComponents(string: url))
         return try await PostgresConnection.connect(
             configuration: .init(
-                host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "test",
-                password: components.password, database: String(components.path.dropFirst()), tls: .disable
+                host: components.host ?? "127.0.0.1",
+                port: components.port ?? 5432,
+                username: components.user ?? "test",
+                password: components.password,
+                database: String(components.path.dropFirst()),
+                tls: .disable
             ),
-            id: 1, logger: logger
+            id: 1,
+            logger: logger
         )
     }
 
@@ -68,7 +73,9 @@ enum TestPostgres {
     /// `sslmode=verify-full&sslrootcert=` `certificateAuthority` when there is one (by default the test
     /// server's), else as the server's URL is.
     static func database(
-        _ name: String, on serverURL: String, certificateAuthority: String? = TestPostgres.certificateAuthority
+        _ name: String,
+        on serverURL: String,
+        certificateAuthority: String? = TestPostgres.certificateAuthority
     ) async throws -> String {
         var components = try #require(URLComponents(string: serverURL))
         let logger = Logger(label: "e2e-postgres")

@@ -12,7 +12,10 @@ struct ConversationsAPITests {
             let ann = try await client.signUp(email: "ann@example.com")
             let bob = try await client.signUp(email: "bob@example.com")
             let created = try await client.send(
-                .post, "/api/conversations", body: #"{"conversation": {"recipient_id": \#(bob.id)}}"#, token: ann.token
+                .post,
+                "/api/conversations",
+                body: #"{"conversation": {"recipient_id": \#(bob.id)}}"#,
+                token: ann.token
             )
             #expect(created.status == .created)
             let conversation = try #require(try json(created)["data"] as? [String: Any])
@@ -26,7 +29,10 @@ struct ConversationsAPITests {
             #expect(conversation["recipient_id"] as? Int == bob.id)
             #expect(conversation["last_message_id"] is NSNull)
             let again = try await client.send(
-                .post, "/api/conversations", body: #"{"conversation": {"recipient_id": \#(ann.id)}}"#, token: bob.token
+                .post,
+                "/api/conversations",
+                body: #"{"conversation": {"recipient_id": \#(ann.id)}}"#,
+                token: bob.token
             )
             #expect(again.status == .ok)
             let existing = try #require(try json(again)["data"] as? [String: Any])
@@ -68,14 +74,19 @@ struct ConversationsAPITests {
             let bob = try await client.signUp(email: "bob@example.com")
             let eve = try await client.signUp(email: "eve@example.com")
             let created = try await client.send(
-                .post, "/api/conversations", body: #"{"conversation": {"recipient_id": \#(bob.id)}}"#, token: ann.token
+                .post,
+                "/api/conversations",
+                body: #"{"conversation": {"recipient_id": \#(bob.id)}}"#,
+                token: ann.token
             )
             let id = try #require((try json(created)["data"] as? [String: Any])?["id"] as? Int)
             var ids: [Int] = []
             for index in 0..<5 {
                 let response = try await client.send(
-                    .post, "/api/conversations/\(id)/messages",
-                    body: #"{"message": {"content": "hello \#(index)"}}"#, token: index % 2 == 0 ? ann.token : bob.token
+                    .post,
+                    "/api/conversations/\(id)/messages",
+                    body: #"{"message": {"content": "hello \#(index)"}}"#,
+                    token: index % 2 == 0 ? ann.token : bob.token
                 )
                 #expect(response.status == .created)
                 let message = try #require(try json(response)["data"] as? [String: Any])
@@ -84,11 +95,15 @@ struct ConversationsAPITests {
                 ids.append(try #require(message["id"] as? Int))
             }
             let first = try await client.send(
-                .post, "/api/conversations/\(id)/messages", body: #"{"message": {"content": "once", "client_id": "k1"}}"#,
+                .post,
+                "/api/conversations/\(id)/messages",
+                body: #"{"message": {"content": "once", "client_id": "k1"}}"#,
                 token: ann.token
             )
             let resend = try await client.send(
-                .post, "/api/conversations/\(id)/messages", body: #"{"message": {"content": "once", "client_id": "k1"}}"#,
+                .post,
+                "/api/conversations/\(id)/messages",
+                body: #"{"message": {"content": "once", "client_id": "k1"}}"#,
                 token: ann.token
             )
             #expect(first.status == .created && resend.status == .ok)
@@ -116,7 +131,10 @@ struct ConversationsAPITests {
             let outsider = try await client.send(.get, "/api/conversations/\(id)/messages", token: eve.token)
             #expect(outsider.status == .forbidden)
             let outsiderPost = try await client.send(
-                .post, "/api/conversations/\(id)/messages", body: #"{"message": {"content": "hi"}}"#, token: eve.token
+                .post,
+                "/api/conversations/\(id)/messages",
+                body: #"{"message": {"content": "hi"}}"#,
+                token: eve.token
             )
             #expect(outsiderPost.status == .forbidden)
             let missing = try await client.send(.get, "/api/conversations/9999/messages", token: eve.token)
@@ -133,7 +151,10 @@ struct ConversationsAPITests {
             let ann = try await client.signUp(email: "ann@example.com")
             let bob = try await client.signUp(email: "bob@example.com")
             let created = try await client.send(
-                .post, "/api/conversations", body: #"{"conversation": {"recipient_id": \#(bob.id)}}"#, token: ann.token
+                .post,
+                "/api/conversations",
+                body: #"{"conversation": {"recipient_id": \#(bob.id)}}"#,
+                token: ann.token
             )
             let id = try #require((try json(created)["data"] as? [String: Any])?["id"] as? Int)
             let long = String(repeating: "a", count: 10_001)
@@ -161,12 +182,17 @@ struct ConversationsAPITests {
             for name in ["b", "c", "d"] {
                 let peer = try await client.signUp(email: "\(name)@example.com")
                 let created = try await client.send(
-                    .post, "/api/conversations", body: #"{"conversation": {"recipient_id": \#(peer.id)}}"#, token: ann.token
+                    .post,
+                    "/api/conversations",
+                    body: #"{"conversation": {"recipient_id": \#(peer.id)}}"#,
+                    token: ann.token
                 )
                 conversationIDs.append(try #require((try json(created)["data"] as? [String: Any])?["id"] as? Int))
             }
             _ = try await client.send(
-                .post, "/api/conversations/\(conversationIDs[0])/messages", body: #"{"message": {"content": "x"}}"#,
+                .post,
+                "/api/conversations/\(conversationIDs[0])/messages",
+                body: #"{"message": {"content": "x"}}"#,
                 token: ann.token
             )
             let response = try await client.send(.get, "/api/conversations", token: ann.token)

@@ -13,7 +13,9 @@ struct SessionsAPITests {
             let user = try await client.register(email: "ann@example.com")
             let password = try #require(user["password"] as? String)
             let response = try await client.send(
-                .post, "/api/login", body: #"{"creds": {"email": "ANN@example.com", "password": "\#(password)"}}"#
+                .post,
+                "/api/login",
+                body: #"{"creds": {"email": "ANN@example.com", "password": "\#(password)"}}"#
             )
             #expect(response.status == .ok)
             let data = try #require(try json(response)["data"] as? [String: Any])
@@ -47,10 +49,14 @@ struct SessionsAPITests {
         try await TestApp.run { _, client in
             _ = try await client.register(email: "ann@example.com")
             let wrong = try await client.send(
-                .post, "/api/login", body: #"{"creds": {"email": "ann@example.com", "password": "nope-nope-nope-nope"}}"#
+                .post,
+                "/api/login",
+                body: #"{"creds": {"email": "ann@example.com", "password": "nope-nope-nope-nope"}}"#
             )
             let unknown = try await client.send(
-                .post, "/api/login", body: #"{"creds": {"email": "who@example.com", "password": "nope-nope-nope-nope"}}"#
+                .post,
+                "/api/login",
+                body: #"{"creds": {"email": "who@example.com", "password": "nope-nope-nope-nope"}}"#
             )
             #expect(wrong.status == .unauthorized)
             #expect(unknown.status == .unauthorized)
@@ -93,7 +99,9 @@ struct SessionsAPITests {
             let user = try await client.register(email: "bob@example.com")
             let password = try #require(user["password"] as? String)
             let login = try await client.send(
-                .post, "/api/login", body: #"{"creds": {"email": "bob@example.com", "password": "\#(password)"}}"#
+                .post,
+                "/api/login",
+                body: #"{"creds": {"email": "bob@example.com", "password": "\#(password)"}}"#
             )
             let second = try #require((try json(login)["data"] as? [String: Any])?["token"] as? String)
             let response = try await client.send(.post, "/api/logout", token: first.token)
@@ -121,7 +129,9 @@ struct SessionsAPITests {
             await keys.add(hmac: HMACKey(from: TestApp.secret), digestAlgorithm: .sha256)
             let expired = try await keys.sign(
                 TokenClaims(
-                    sub: String(me.id), exp: Date().addingTimeInterval(-10), iat: Date().addingTimeInterval(-100),
+                    sub: String(me.id),
+                    exp: Date().addingTimeInterval(-10),
+                    iat: Date().addingTimeInterval(-100),
                     jti: UUID().uuidString
                 )
             )

@@ -1,5 +1,5 @@
-import Foundation
 import Broker
+import Foundation
 import Gateway
 import Hummingbird
 import HummingbirdTesting
@@ -18,7 +18,10 @@ struct TestApp {
 
     /// Runs `body` against the router, with the store's writer running, then deletes the folder.
     static func run(
-        authRate: Double = 10_000, authBurst: Int = 10_000, localMailer: Bool = true, maxBodyBytes: Int = 1_048_576,
+        authRate: Double = 10_000,
+        authBurst: Int = 10_000,
+        localMailer: Bool = true,
+        maxBodyBytes: Int = 1_048_576,
         tokenTTL: Duration = .seconds(3600),
         _ body: @Sendable (TestApp, any TestClientProtocol) async throws -> Void
     ) async throws {
@@ -37,15 +40,25 @@ struct TestApp {
         configuration.localMailer = localMailer
         configuration.maxBodyBytes = maxBodyBytes
         let broker = BrokerRoot(
-            store: store, mailAdapter: LocalMailAdapter(), encoder: FrameEncoder(), configuration: .init(), logger: logger
+            store: store,
+            mailAdapter: LocalMailAdapter(),
+            encoder: FrameEncoder(),
+            configuration: .init(),
+            logger: logger
         )
         let dependencies = GatewayDependencies(
-            store: store, tokens: tokens, hasher: try await PasswordHasher(cost: 4), readiness: Readiness(),
+            store: store,
+            tokens: tokens,
+            hasher: try await PasswordHasher(cost: 4),
+            readiness: Readiness(),
             broker: broker
         )
         await dependencies.connectCluster()
         let app = buildApplication(
-            configuration: configuration, dependencies: dependencies, services: [store, broker.supervisor], logger: logger
+            configuration: configuration,
+            dependencies: dependencies,
+            services: [store, broker.supervisor],
+            logger: logger
         )
         let testApp = TestApp(store: store, tokens: tokens, directory: directory)
         try await app.test(.router) { client in
@@ -63,21 +76,28 @@ func json(_ response: TestResponse) throws -> [String: Any] {
 extension TestClientProtocol {
     /// Sends a JSON body.
     func send(
-        _ method: HTTPRequest.Method, _ uri: String, body: String? = nil, token: String? = nil,
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        body: String? = nil,
+        token: String? = nil,
         headers extra: HTTPFields = [:]
     ) async throws -> TestResponse {
         var headers = extra
         headers[.contentType] = "application/json"
         if let token { headers[.authorization] = "Bearer \(token)" }
         return try await execute(
-            uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }
+            uri: uri,
+            method: method,
+            headers: headers,
+            body: body.map { ByteBuffer(string: $0) }
         ) { $0 }
     }
 
     /// Registers a user and returns the answer's JSON (with its `password`).
     func register(name: String = "Ann", email: String) async throws -> [String: Any] {
         let response = try await send(
-            .post, "/api/users",
+            .post,
+            "/api/users",
             body: #"{"user": {"name": "\#(name)", "subname": "Lee", "email": "\#(email)", "job": "engineer"}}"#
         )
         #expect(response.status == .created)
@@ -89,7 +109,9 @@ extension TestClientProtocol {
         let user = try await register(email: email)
         let password = try #require(user["password"] as? String)
         let response = try await send(
-            .post, "/api/login", body: #"{"creds": {"email": "\#(email)", "password": "\#(password)"}}"#
+            .post,
+            "/api/login",
+            body: #"{"creds": {"email": "\#(email)", "password": "\#(password)"}}"#
         )
         #expect(response.status == .ok)
         let data = try #require(try json(response)["data"] as? [String: Any])

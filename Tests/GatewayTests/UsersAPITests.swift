@@ -23,7 +23,8 @@ struct UsersAPITests {
     @Test func registrationTrimsFieldsAndIgnoresAClientChosenPassword() async throws {
         try await TestApp.run { app, client in
             let response = try await client.send(
-                .post, "/api/users",
+                .post,
+                "/api/users",
                 body: #"{"user": {"name": "  Bo ", "subname": "X", "email": " bo@example.com ", "job": "j", "password": "mine"}}"#
             )
             #expect(response.status == .created)
@@ -50,7 +51,9 @@ struct UsersAPITests {
     @Test func wrongTypesAreInvalid() async throws {
         try await TestApp.run { _, client in
             let response = try await client.send(
-                .post, "/api/users", body: #"{"user": {"name": 5, "subname": true, "email": ["a"], "job": {}}}"#
+                .post,
+                "/api/users",
+                body: #"{"user": {"name": 5, "subname": true, "email": ["a"], "job": {}}}"#
             )
             #expect(response.status == .unprocessableContent)
             #expect(
@@ -65,7 +68,9 @@ struct UsersAPITests {
     func malformedEmailsHaveInvalidFormat(email: String) async throws {
         try await TestApp.run { _, client in
             let response = try await client.send(
-                .post, "/api/users", body: #"{"user": {"name": "A", "subname": "B", "email": "\#(email)", "job": "C"}}"#
+                .post,
+                "/api/users",
+                body: #"{"user": {"name": "A", "subname": "B", "email": "\#(email)", "job": "C"}}"#
             )
             #expect(response.status == .unprocessableContent)
             #expect(try fieldErrors(response) == ["email": ["has invalid format"]])
@@ -77,7 +82,8 @@ struct UsersAPITests {
             let long = String(repeating: "é", count: 256)
             let ok = String(repeating: "é", count: 255)
             let response = try await client.send(
-                .post, "/api/users",
+                .post,
+                "/api/users",
                 body: #"{"user": {"name": "\#(long)", "subname": "\#(ok)", "email": "a@b.cd", "job": "\#(long)"}}"#
             )
             #expect(response.status == .unprocessableContent)
@@ -93,7 +99,9 @@ struct UsersAPITests {
         try await TestApp.run { app, client in
             _ = try await client.register(email: "Ann@Example.com")
             let response = try await client.send(
-                .post, "/api/users", body: #"{"user": {"name": "A", "subname": "B", "email": "aNN@example.COM", "job": "C"}}"#
+                .post,
+                "/api/users",
+                body: #"{"user": {"name": "A", "subname": "B", "email": "aNN@example.COM", "job": "C"}}"#
             )
             #expect(response.status == .unprocessableContent)
             #expect(try fieldErrors(response) == ["email": ["has already been taken"]])
@@ -108,7 +116,8 @@ struct UsersAPITests {
                 for index in 0..<8 {
                     group.addTask {
                         try await client.send(
-                            .post, "/api/users",
+                            .post,
+                            "/api/users",
                             body: #"{"user": {"name": "A", "subname": "B", "email": "\#(index % 2 == 0 ? "race@x.io" : "RACE@X.io")", "job": "C"}}"#
                         ).status
                     }
@@ -143,7 +152,9 @@ struct UsersAPITests {
         try await TestApp.run(maxBodyBytes: 1_024) { app, client in
             let padding = String(repeating: "x", count: 2_000)
             let response = try await client.send(
-                .post, "/api/users", body: #"{"user": {"name": "\#(padding)"}}"#
+                .post,
+                "/api/users",
+                body: #"{"user": {"name": "\#(padding)"}}"#
             )
             #expect(response.status == .contentTooLarge)
             #expect(try detail(response) == "request body too large")
@@ -227,7 +238,9 @@ struct UsersAPITests {
         try await TestApp.run(authRate: 0.001, authBurst: 3) { app, client in
             for index in 0..<3 { _ = try await client.register(email: "r\(index)@example.com") }
             let response = try await client.send(
-                .post, "/api/users", body: #"{"user": {"name": "A", "subname": "B", "email": "r9@example.com", "job": "C"}}"#
+                .post,
+                "/api/users",
+                body: #"{"user": {"name": "A", "subname": "B", "email": "r9@example.com", "job": "C"}}"#
             )
             #expect(response.status == .tooManyRequests)
             #expect(Int(response.headers[.retryAfter] ?? "") ?? 0 >= 1)

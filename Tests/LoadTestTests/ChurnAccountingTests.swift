@@ -93,15 +93,18 @@ import Testing
     #expect(String(buffer: FrameBuilder.join(allocator: allocator)) == #"["1","1","room:chat","phx_join",{}]"#)
     #expect(
         String(buffer: FrameBuilder.join(lastSeenID: 1234, allocator: allocator))
-            == #"["1","1","room:chat","phx_join",{"last_seen_id":1234}]"#)
+            == #"["1","1","room:chat","phx_join",{"last_seen_id":1234}]"#
+    )
     let reply = ByteBuffer(
-        string: #"["1","1","room:chat","phx_reply",{"status":"ok","response":{"recovered":3,"truncated":false}}]"#)
+        string: #"["1","1","room:chat","phx_reply",{"status":"ok","response":{"recovered":3,"truncated":false}}]"#
+    )
     let scanned = FrameScanner.scan(reply)
     #expect(scanned?.payload.response?.recovered == 3 && scanned?.payload.response?.truncated == false)
     let decoded = InboundFrame.decodeWithFoundation(reply)
     #expect(decoded?.payload.response?.recovered == 3 && decoded?.payload.response?.truncated == false)
     let truncated = ByteBuffer(
-        string: #"["1","1","room:chat","phx_reply",{"status":"ok","response":{"truncated":true,"recovered":1000}}]"#)
+        string: #"["1","1","room:chat","phx_reply",{"status":"ok","response":{"truncated":true,"recovered":1000}}]"#
+    )
     #expect(FrameScanner.scan(truncated)?.payload.response?.truncated == true)
 }
 
@@ -123,7 +126,8 @@ import Testing
     let session = SocketSession(index: 0, userID: 2, lastSeenID: 10)
     let joined = channel.eventLoop.makePromise(of: Void.self)
     try channel.pipeline.syncOperations.addHandler(
-        LoadSocketHandler(session: session, stats: stats, workerIndex: 0, joined: joined))
+        LoadSocketHandler(session: session, stats: stats, workerIndex: 0, joined: joined)
+    )
     let join = try #require(try channel.readOutbound(as: WebSocketFrame.self))
     #expect(String(buffer: join.data) == #"["1","1","room:chat","phx_join",{"last_seen_id":10}]"#)
 
@@ -136,10 +140,12 @@ import Testing
     func push(id: Int, sequence: Int) -> WebSocketFrame {
         text(
             #"["1",null,"room:chat","receive_msg",{"message":{"id":"# + String(id)
-                + #","sender_id":1,"content":"lt:0:"# + String(sequence) + #":0:2"}}]"#)
+                + #","sender_id":1,"content":"lt:0:"# + String(sequence) + #":0:2"}}]"#
+        )
     }
     try channel.writeInbound(
-        text(#"["1","1","room:chat","phx_reply",{"status":"ok","response":{"recovered":2,"truncated":false}}]"#))
+        text(#"["1","1","room:chat","phx_reply",{"status":"ok","response":{"recovered":2,"truncated":false}}]"#)
+    )
     try channel.writeInbound(text(#"["1",null,"room:chat","presence_state",{}]"#))
     try channel.writeInbound(push(id: 11, sequence: 0))
     try channel.writeInbound(push(id: 12, sequence: 1))

@@ -67,12 +67,17 @@ func scannerAgreesWithJSONDecoder(_ text: String) {
 
 @Test func sendFramesAreValidJSON() {
     let frame = FrameBuilder.send(
-        sequence: 7, recipient: 2, conversation: 9, content: "lt:0:7:1:2", allocator: ByteBufferAllocator()
+        sequence: 7,
+        recipient: 2,
+        conversation: 9,
+        content: "lt:0:7:1:2",
+        allocator: ByteBufferAllocator()
     )
     #expect(String(buffer: frame) == #"["1","m7","room:chat","send_msg",{"user":2,"conv":9,"message":"lt:0:7:1:2"}]"#)
     #expect(
         String(buffer: FrameBuilder.heartbeat(ref: 5, allocator: ByteBufferAllocator()))
-            == #"[null,"h5","phoenix","heartbeat",{}]"#)
+            == #"[null,"h5","phoenix","heartbeat",{}]"#
+    )
 }
 
 @Test func onlyLoopbackTargetsAndSources() throws {

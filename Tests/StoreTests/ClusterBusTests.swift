@@ -11,8 +11,12 @@ import Testing
 struct ClusterBusTests {
     private static func message(_ id: Int64, _ content: String, clientID: String? = nil) -> Message {
         Message(
-            id: MessageID(id), conversationID: ConversationID(7), senderID: UserID(1), content: content,
-            insertedAt: Timestamp(microseconds: 1_700_000_000_123_456 + id), clientID: clientID
+            id: MessageID(id),
+            conversationID: ConversationID(7),
+            senderID: UserID(1),
+            content: content,
+            insertedAt: Timestamp(microseconds: 1_700_000_000_123_456 + id),
+            clientID: clientID
         )
     }
 
@@ -117,7 +121,8 @@ struct ClusterBusTests {
             try await fixture.withStore { store in
                 let bus = try #require(store.clusterBus)
                 let (a, b, conversation) = try await pair(in: store)
-                let tricky = "quote \" backslash \\ newline \n return \r tab \t bell \u{07} backspace \u{08} "
+                let tricky =
+                    "quote \" backslash \\ newline \n return \r tab \t bell \u{07} backspace \u{08} "
                     + "form feed \u{0C} unit \u{1F} delete \u{7F} émoji 🎉 </script>"
                 let large = String(repeating: "é", count: 5_000)  // 10,000 bytes: travels as its id
                 let drafts = (1...300).map { (index: Int) -> NewMessage in
@@ -126,7 +131,10 @@ struct ClusterBusTests {
                     let clientID: String? = index % 2 == 0 ? "c\(index) \u{08}\"" : nil
                     let socket: UInt64 = index == 7 ? UInt64.max : UInt64(index) * 3
                     return NewMessage(
-                        conversationID: conversation.id, senderID: sender, content: content, clientID: clientID,
+                        conversationID: conversation.id,
+                        senderID: sender,
+                        content: content,
+                        clientID: clientID,
                         origin: socket
                     )
                 }
@@ -178,7 +186,9 @@ struct ClusterBusTests {
                                     // Drafts 0 and 4 share a key: the second answers with the first's message.
                                     let drafts = (0..<5).map { index in
                                         draft(
-                                            conversation.id, from: index % 2 == 0 ? a.id : b.id, "\(batch).\(index)",
+                                            conversation.id,
+                                            from: index % 2 == 0 ? a.id : b.id,
+                                            "\(batch).\(index)",
                                             clientID: "k\(batch).\(index % 4)"
                                         )
                                     }
@@ -239,14 +249,20 @@ private final class FeedLog: Sendable {
 /// until the control event `end`, which `body` must publish last: PostgreSQL delivers notifications in
 /// commit order, so nothing `body` committed arrives after it.
 private func rawPayloads<T: Sendable>(
-    on location: PostgresLocation, during body: @Sendable () async throws -> T
+    on location: PostgresLocation,
+    during body: @Sendable () async throws -> T
 ) async throws -> (T, [String]) {
     let connection = try await PostgresConnection.connect(
         configuration: .init(
-            host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: .disable
+            host: location.host,
+            port: location.port,
+            username: location.username,
+            password: location.password,
+            database: location.database,
+            tls: .disable
         ),
-        id: 9, logger: StoreFixture.logger
+        id: 9,
+        logger: StoreFixture.logger
     )
     do {
         let outcome = try await connection.listen(on: PostgresClusterBus.channel) { notifications in

@@ -53,7 +53,12 @@ struct PostgresTLSTests {
         for (file, says) in [(missing, "sslrootcert \(missing) cannot be read"), (notPEM.path, "holds no PEM certificate")] {
             for mode in [PostgresLocation.SSLMode.prefer, .require, .verifyCA, .verifyFull] {
                 let location = PostgresLocation(
-                    host: "127.0.0.1", port: 1, username: "u", password: "hunter2", database: "d", sslMode: mode,
+                    host: "127.0.0.1",
+                    port: 1,
+                    username: "u",
+                    password: "hunter2",
+                    database: "d",
+                    sslMode: mode,
                     sslRootCertificate: file
                 )
                 let configuration = StoreConfiguration(backend: .postgres(location))
@@ -70,7 +75,12 @@ struct PostgresTLSTests {
         }
         // With sslmode=disable the file is not used (as with libpq), so it is not read either.
         let plain = PostgresLocation(
-            host: "127.0.0.1", port: 1, username: "u", database: "d", sslMode: .disable, sslRootCertificate: missing
+            host: "127.0.0.1",
+            port: 1,
+            username: "u",
+            database: "d",
+            sslMode: .disable,
+            sslRootCertificate: missing
         )
         #expect(try PostgresTLS(for: plain).use == .disable)
     }
@@ -110,8 +120,11 @@ struct PostgresTLSTests {
         try await StoreFixture.with(.postgres) { fixture in
             let location = try certificates.location(fixture, way.mode, way.root, way.host)
             let store = try PostgresStore(
-                location: location, configuration: StoreConfiguration(backend: .postgres(location), sync: .normal),
-                logger: StoreFixture.logger(for: location), leaseTimeout: .seconds(30), maximumConnections: 2
+                location: location,
+                configuration: StoreConfiguration(backend: .postgres(location), sync: .normal),
+                logger: StoreFixture.logger(for: location),
+                leaseTimeout: .seconds(30),
+                maximumConnections: 2
             )
             try await StoreFixture.running(store) { _ in
                 let own = try await store.fetch("ssl", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") { row in
@@ -135,8 +148,11 @@ struct PostgresTLSTests {
         try await StoreFixture.with(.postgres) { fixture in
             let location = try certificates.location(fixture, way.mode, way.root, way.host)
             let store = try PostgresStore(
-                location: location, configuration: StoreConfiguration(backend: .postgres(location)),
-                logger: StoreFixture.logger(for: location), leaseTimeout: .seconds(1), maximumConnections: 1
+                location: location,
+                configuration: StoreConfiguration(backend: .postgres(location)),
+                logger: StoreFixture.logger(for: location),
+                leaseTimeout: .seconds(1),
+                maximumConnections: 1
             )
             // The listener's single connection says why at once.
             await #expect {
@@ -203,7 +219,10 @@ struct TestCertificates: Sendable {
 
     /// The fixture's database with the given TLS settings, reached through `host`.
     func location(
-        _ fixture: StoreFixture, _ mode: PostgresLocation.SSLMode, _ root: PostgresTLSTests.Root?, _ host: String
+        _ fixture: StoreFixture,
+        _ mode: PostgresLocation.SSLMode,
+        _ root: PostgresTLSTests.Root?,
+        _ host: String
     ) throws -> PostgresLocation {
         guard case .postgres(var location) = fixture.location else { throw NotConfigured() }
         location.host = host

@@ -16,7 +16,11 @@ import Testing
             full.backend
                 == .postgres(
                     PostgresLocation(
-                        host: "db.internal", port: 6543, username: "broker", password: "s@cret", database: "chat",
+                        host: "db.internal",
+                        port: 6543,
+                        username: "broker",
+                        password: "s@cret",
+                        database: "chat",
                         sslMode: .disable
                     )
                 )

@@ -157,8 +157,13 @@ struct StoreConformanceTests {
             try await fixture.withStore(sync: .full) { store in
                 func secretMail(to email: String) -> NewMail {
                     NewMail(
-                        to: email, from: "broker@localhost", subject: "Welcome", textBody: "pw: s3cret",
-                        htmlBody: "<p>s3cret</p>", redactedTextBody: "pw: [redacted]", redactedHTMLBody: "<p>[redacted]</p>"
+                        to: email,
+                        from: "broker@localhost",
+                        subject: "Welcome",
+                        textBody: "pw: s3cret",
+                        htmlBody: "<p>s3cret</p>",
+                        redactedTextBody: "pw: [redacted]",
+                        redactedHTMLBody: "<p>[redacted]</p>"
                     )
                 }
                 for email in ["sent@b.io", "failed@b.io", "retried@b.io", "local@b.io"] {
@@ -170,7 +175,9 @@ struct StoreConformanceTests {
                 try await store.recordDelivery(ofMail: try #require(ids["sent@b.io"]), .sent, redacting: true)
                 try await store.recordDelivery(ofMail: try #require(ids["failed@b.io"]), .failed, redacting: true)
                 try await store.recordDelivery(
-                    ofMail: try #require(ids["retried@b.io"]), .retry(at: .now()), redacting: true
+                    ofMail: try #require(ids["retried@b.io"]),
+                    .retry(at: .now()),
+                    redacting: true
                 )
                 try await store.recordDelivery(ofMail: try #require(ids["local@b.io"]), .sent, redacting: false)
                 try await store.recordDelivery(ofMail: try #require(ids["plain@b.io"]), .sent, redacting: true)
@@ -247,8 +254,10 @@ struct StoreConformanceTests {
                     for index in 0..<count {
                         group.addTask {
                             let draft = NewMessage(
-                                conversationID: conversation.id, senderID: index % 2 == 0 ? a.id : b.id,
-                                content: "m\(index)", clientID: "c\(index)"
+                                conversationID: conversation.id,
+                                senderID: index % 2 == 0 ? a.id : b.id,
+                                content: "m\(index)",
+                                clientID: "c\(index)"
                             )
                             return try created(try await store.insertMessages([draft]))
                         }
@@ -281,7 +290,9 @@ struct StoreConformanceTests {
                     let collected = Locked<[(onLoop: Bool, ids: [MessageID])]>([])
                     for index in 0..<count {
                         let draft = NewMessage(
-                            conversationID: conversation.id, senderID: index % 2 == 0 ? a.id : b.id, content: "s\(index)",
+                            conversationID: conversation.id,
+                            senderID: index % 2 == 0 ? a.id : b.id,
+                            content: "s\(index)",
                             clientID: nil
                         )
                         store.submitMessages([draft], on: loop) { result in
@@ -358,7 +369,8 @@ struct StoreConformanceTests {
                 configuration: ServiceGroupConfiguration(services: [.init(service: store)], logger: StoreFixture.logger)
             )
             let outcomes = try await withThrowingTaskGroup(
-                of: Void.self, returning: [Result<Message, StoreError>].self
+                of: Void.self,
+                returning: [Result<Message, StoreError>].self
             ) { running in
                 running.addTask { try await services.run() }
                 try await store.ping()
@@ -646,12 +658,14 @@ struct StoreConformanceTests {
                 let plan = conversations
                 let nodeList = nodes
                 let (seen, sent) = try await withThrowingTaskGroup(
-                    of: Void.self, returning: ([MessageID], [[MessageID]]).self
+                    of: Void.self,
+                    returning: ([MessageID], [[MessageID]]).self
                 ) { runners in
                     for node in nodeList { runners.addTask { try await node.run() } }
                     defer { runners.cancelAll() }
                     return try await withThrowingTaskGroup(
-                        of: [MessageID].self, returning: ([MessageID], [[MessageID]]).self
+                        of: [MessageID].self,
+                        returning: ([MessageID], [[MessageID]]).self
                     ) { group in
                         for (index, (sender, conversation)) in plan.enumerated() {
                             let node = nodeList[index % nodeList.count]
@@ -719,8 +733,10 @@ struct StoreConformanceTests {
         var location = try StoreFixture.postgresServer()
         location.port = 1  // nothing listens there: every connection attempt is refused
         let store = try PostgresStore(
-            location: location, configuration: StoreConfiguration(backend: .postgres(location)),
-            logger: StoreFixture.logger, leaseTimeout: .milliseconds(300)
+            location: location,
+            configuration: StoreConfiguration(backend: .postgres(location)),
+            logger: StoreFixture.logger,
+            leaseTimeout: .milliseconds(300)
         )
         let started = ContinuousClock.now
         let runner = Task { try await store.run() }
@@ -735,8 +751,10 @@ struct StoreConformanceTests {
         #expect(ContinuousClock.now - started < .seconds(30))
         await #expect(throws: StoreError.unavailable) {
             try await PostgresStore.migrate(
-                location: location, configuration: StoreConfiguration(backend: .postgres(location)),
-                logger: StoreFixture.logger, leaseTimeout: .milliseconds(300)
+                location: location,
+                configuration: StoreConfiguration(backend: .postgres(location)),
+                logger: StoreFixture.logger,
+                leaseTimeout: .milliseconds(300)
             )
         }
     }
@@ -750,7 +768,11 @@ struct StoreConformanceTests {
             // A short lease timeout, so the outage is reported quickly.
             try await fixture.withStartedStore(leaseTimeout: .seconds(2)) { store in
                 try await checkOutageAndRecovery(
-                    of: store, database: location.database, server: server, sender: a.id, in: conversation.id
+                    of: store,
+                    database: location.database,
+                    server: server,
+                    sender: a.id,
+                    in: conversation.id
                 )
             }
         }
@@ -759,7 +781,10 @@ struct StoreConformanceTests {
     /// Takes the store's database away (no new connections, open ones dropped, as in a failover), expects
     /// `unavailable` from every kind of operation, gives it back, and expects the store to recover by itself.
     private func checkOutageAndRecovery(
-        of store: any TestableStore, database: String, server: PostgresLocation, sender: UserID,
+        of store: any TestableStore,
+        database: String,
+        server: PostgresLocation,
+        sender: UserID,
         in conversation: ConversationID
     ) async throws {
         try await StoreFixture.maintenance(server, "ALTER DATABASE \(database) ALLOW_CONNECTIONS false")
@@ -844,7 +869,10 @@ struct StoreConformanceTests {
                         try await Task.sleep(for: .milliseconds(40))
                     }
                     stop.set()
-                    return try await group.reduce(into: (0, 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+                    return try await group.reduce(into: (0, 0)) {
+                        $0.0 += $1.0
+                        $0.1 += $1.1
+                    }
                 }
                 #expect(succeeded > 0)
                 #expect(refused > 0)

@@ -26,7 +26,9 @@ extension SQLiteStore: TestableStore {
         get async {
             let statistics = await writerStatistics
             return BatchStatistics(
-                transactions: statistics.transactions, writes: statistics.writes, largestBatch: statistics.largestBatch
+                transactions: statistics.transactions,
+                writes: statistics.writes,
+                largestBatch: statistics.largestBatch
             )
         }
     }
@@ -37,7 +39,9 @@ extension PostgresStore: TestableStore {
         get async {
             let statistics = await writerStatistics
             return BatchStatistics(
-                transactions: statistics.transactions, writes: statistics.writes, largestBatch: statistics.largestBatch
+                transactions: statistics.transactions,
+                writes: statistics.writes,
+                largestBatch: statistics.largestBatch
             )
         }
     }
@@ -77,7 +81,8 @@ struct StoreFixture: Sendable {
     /// For PostgreSQL without `BROKER_TEST_POSTGRES_URL`, the test case is skipped with the reason, or fails
     /// when `CI` is set.
     static func with<T: Sendable>(
-        _ backend: StoreBackend, _ body: (StoreFixture) async throws -> T
+        _ backend: StoreBackend,
+        _ body: (StoreFixture) async throws -> T
     ) async throws -> T {
         switch backend {
         case .sqlite:
@@ -118,10 +123,15 @@ struct StoreFixture: Sendable {
     static func maintenance(_ server: PostgresLocation, _ sql: String) async throws {
         let connection = try await PostgresConnection.connect(
             configuration: .init(
-                host: server.host, port: server.port, username: server.username, password: server.password,
-                database: server.database, tls: .disable
+                host: server.host,
+                port: server.port,
+                username: server.username,
+                password: server.password,
+                database: server.database,
+                tls: .disable
             ),
-            id: 1, logger: logger
+            id: 1,
+            logger: logger
         )
         do {
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
@@ -158,8 +168,11 @@ struct StoreFixture: Sendable {
             return try SQLiteStore(path: path, configuration: configuration(sync: sync), logger: Self.logger)
         case .postgres(let location):
             return try PostgresStore(
-                location: location, configuration: configuration(sync: sync), logger: Self.logger(for: location),
-                leaseTimeout: leaseTimeout, maximumConnections: 4
+                location: location,
+                configuration: configuration(sync: sync),
+                logger: Self.logger(for: location),
+                leaseTimeout: leaseTimeout,
+                maximumConnections: 4
             )
         }
     }
@@ -172,7 +185,9 @@ struct StoreFixture: Sendable {
             try await migrateStore(for: configuration(sync: .normal), logger: Self.logger)
         case .postgres(let location):
             try await PostgresStore.migrate(
-                location: location, configuration: configuration(sync: .normal), logger: Self.logger(for: location),
+                location: location,
+                configuration: configuration(sync: .normal),
+                logger: Self.logger(for: location),
                 leaseTimeout: .seconds(30)
             )
         }
@@ -181,7 +196,8 @@ struct StoreFixture: Sendable {
     /// Opens a store, runs it while `body` runs, then stops it.
     @discardableResult
     func withStore<T: Sendable>(
-        sync: SyncMode = .normal, _ body: @Sendable (any TestableStore) async throws -> T
+        sync: SyncMode = .normal,
+        _ body: @Sendable (any TestableStore) async throws -> T
     ) async throws -> T {
         let store = try open(sync: sync)
         return try await Self.running(store, body)
@@ -192,7 +208,8 @@ struct StoreFixture: Sendable {
     /// On a loaded machine such a short timeout can expire while the store starts (its migrations then
     /// fail, which stops it, as it should); that start is retried with a new store, a few times.
     func withStartedStore<T: Sendable>(
-        leaseTimeout: Duration, _ body: @Sendable (any TestableStore) async throws -> T
+        leaseTimeout: Duration,
+        _ body: @Sendable (any TestableStore) async throws -> T
     ) async throws -> T {
         for _ in 0..<5 {
             let store = try open(leaseTimeout: leaseTimeout)
@@ -218,7 +235,8 @@ struct StoreFixture: Sendable {
 
     /// Runs `store` while `body` runs, then cancels it and waits for it to stop.
     static func running<T: Sendable>(
-        _ store: any TestableStore, _ body: @Sendable (any TestableStore) async throws -> T
+        _ store: any TestableStore,
+        _ body: @Sendable (any TestableStore) async throws -> T
     ) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await store.run() }

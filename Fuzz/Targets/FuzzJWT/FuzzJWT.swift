@@ -85,7 +85,11 @@ struct ByteReader {
 /// any JSON type; numbers are often near now, so expiry is on either side of it.
 struct FuzzClaims: JWTPayload {
     enum Value: Encodable {
-        case string(String), integer(Int64), number(Double), bool(Bool), null
+        case string(String)
+        case integer(Int64)
+        case number(Double)
+        case bool(Bool)
+        case null
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.singleValueContainer()

@@ -32,11 +32,20 @@ enum Fixture {
     static let logger = Logger(label: "fuzz")
     static let store = StubStore()
     static let broker = BrokerRoot(
-        store: store, mailAdapter: LocalMailAdapter(), encoder: FrameEncoder(), configuration: .init(), logger: logger
+        store: store,
+        mailAdapter: LocalMailAdapter(),
+        encoder: FrameEncoder(),
+        configuration: .init(),
+        logger: logger
     )
     static let registry = ConnectionRegistry()
     static let user = User(
-        id: UserID(1), name: "Fuzz", subname: "Er", email: "fuzz@example.com", job: "tester", passwordHash: "",
+        id: UserID(1),
+        name: "Fuzz",
+        subname: "Er",
+        email: "fuzz@example.com",
+        job: "tester",
+        passwordHash: "",
         insertedAt: Timestamp(microseconds: 0)
     )
     static let token = TokenClaims(sub: "1", exp: .distantFuture, iat: Date(timeIntervalSince1970: 0), jti: "fuzz")
@@ -55,8 +64,15 @@ enum Fixture {
 func feed(_ bytes: [UInt8], serializer: PhoenixSerializer, chunk: Int) async {
     let channel = NIOAsyncTestingChannel(loop: Fixture.loop)
     let connection = Connection(
-        user: Fixture.user, token: Fixture.token, serializer: serializer, broker: Fixture.broker, store: Fixture.store,
-        channel: channel, configuration: Fixture.configuration, maxMessageLength: 1_000, registry: Fixture.registry,
+        user: Fixture.user,
+        token: Fixture.token,
+        serializer: serializer,
+        broker: Fixture.broker,
+        store: Fixture.store,
+        channel: channel,
+        configuration: Fixture.configuration,
+        maxMessageLength: 1_000,
+        registry: Fixture.registry,
         logger: Fixture.logger
     )
     let maxFrameBytes = Fixture.configuration.maxFrameBytes

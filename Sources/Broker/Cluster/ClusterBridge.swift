@@ -98,8 +98,14 @@ package actor ClusterBridge {
 
     /// Creates the bridge (nothing runs until ``run()``).
     package init(
-        bus: any ClusterBus, store: any Store, users: UserDirectory, topics: TopicDirectory, encoder: any PushEncoder,
-        localPresence: LocalPresenceQueue, configuration: Configuration = Configuration(), logger: Logger
+        bus: any ClusterBus,
+        store: any Store,
+        users: UserDirectory,
+        topics: TopicDirectory,
+        encoder: any PushEncoder,
+        localPresence: LocalPresenceQueue,
+        configuration: Configuration = Configuration(),
+        logger: Logger
     ) {
         self.localPresence = localPresence
         self.node = bus.node
@@ -225,7 +231,7 @@ package actor ClusterBridge {
                     defer { group.cancelAll() }
                     _ = try await group.next()
                 }
-            } catch where !Task.isCancelled {
+            } catch  where !Task.isCancelled {
                 logger.warning("cluster channel lost", metadata: ["error": "\(error)"])
             } catch {}
             let wasUp = membership.isListening
@@ -336,7 +342,10 @@ package actor ClusterBridge {
             guard let conversation = event.c, let name = event.e, let body = event.b else { return }
             let push = EncodedPush(event: name, payload: ByteBuffer(string: body))
             await topics.broadcast(
-                push, in: ConversationID(conversation), except: SocketID(rawValue: 0), to: event.r.map { Set($0.map(UserID.init)) }
+                push,
+                in: ConversationID(conversation),
+                except: SocketID(rawValue: 0),
+                to: event.r.map { Set($0.map(UserID.init)) }
             )
         }
     }
@@ -482,7 +491,8 @@ package actor ClusterBridge {
     /// batch's highest id from the feed (or the wait ends as that method's does); at once, on the caller's
     /// thread, when there is nothing to wait for.
     package nonisolated func afterDelivery(
-        of messages: [(id: MessageID, socket: SocketID?)], then: @escaping @Sendable () -> Void
+        of messages: [(id: MessageID, socket: SocketID?)],
+        then: @escaping @Sendable () -> Void
     ) {
         let waiting = cursor.withLock { $0.wait(for: messages, since: .now, then: then) }
         if !waiting { then() }

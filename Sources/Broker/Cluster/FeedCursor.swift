@@ -128,7 +128,9 @@ struct FeedCursor<Instant: InstantProtocol> where Instant.Duration == Duration {
     /// - Returns: `false` when there is nothing to wait for (the channel is down, or the message was delivered
     ///   already): the caller runs `then` itself.
     mutating func wait(
-        for messages: [(id: MessageID, socket: SocketID?)], since now: Instant, then: @escaping Waiter
+        for messages: [(id: MessageID, socket: SocketID?)],
+        since now: Instant,
+        then: @escaping Waiter
     ) -> Bool {
         for (id, socket) in messages { if let socket { rememberOrigin(id, socket) } }
         guard isListening, let last = lastDelivered, let id = messages.map({ $0.id }).max(), last < id else { return false }

@@ -83,8 +83,15 @@ package actor ConversationActor: SupervisedChild {
 
     /// Creates the actor; it loads its conversation on first use.
     package init(
-        id: ConversationID, eventLoop: any EventLoop, store: any Store, users: UserDirectory, encoder: any PushEncoder,
-        logger: Logger, mailboxCapacity: Int = 4_096, faults: FaultInjection? = nil, cluster: ClusterBridge? = nil
+        id: ConversationID,
+        eventLoop: any EventLoop,
+        store: any Store,
+        users: UserDirectory,
+        encoder: any PushEncoder,
+        logger: Logger,
+        mailboxCapacity: Int = 4_096,
+        faults: FaultInjection? = nil,
+        cluster: ClusterBridge? = nil
     ) {
         self.cluster = cluster
         self.id = id
@@ -184,8 +191,11 @@ package actor ConversationActor: SupervisedChild {
         BrokerMetrics.conversationBatch.record(accepted.count)
         let drafts = accepted.map {
             NewMessage(
-                conversationID: id, senderID: $0.request.sender, content: $0.request.content,
-                clientID: $0.request.clientID, origin: $0.request.socket?.rawValue ?? 0
+                conversationID: id,
+                senderID: $0.request.sender,
+                content: $0.request.content,
+                clientID: $0.request.clientID,
+                origin: $0.request.socket?.rawValue ?? 0
             )
         }
         inFlight = true

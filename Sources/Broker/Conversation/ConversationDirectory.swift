@@ -155,7 +155,6 @@ private final class FirstStart: Sendable {
     }
 }
 
-
 /// One socket's cache of the conversation actors it sends to, as a Phoenix socket caches its channels' pids:
 /// the directory is asked once per conversation, not once per message. A handle whose actor stopped (idle
 /// sweep, crash) is never used; the directory is asked again.

@@ -1,5 +1,5 @@
-import Synchronization
 import Store
+import Synchronization
 
 /// Test hook: makes the next batch of chosen conversations fail as a crash would, so tests can prove that the
 /// supervisor restarts the actor and the next message goes through. Absent in production wiring.

@@ -26,7 +26,10 @@ package actor TopicDirectory {
 
     /// Pushes to every join of the topic except `socket`, only to `users` when given.
     package func broadcast(
-        _ push: EncodedPush, in conversation: ConversationID, except socket: SocketID, to users: Set<UserID>? = nil
+        _ push: EncodedPush,
+        in conversation: ConversationID,
+        except socket: SocketID,
+        to users: Set<UserID>? = nil
     ) {
         guard let topic = joins[conversation] else { return }
         for (socketID, join) in topic where socketID != socket {

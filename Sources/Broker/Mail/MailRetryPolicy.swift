@@ -32,7 +32,8 @@ package struct MailRetryPolicy: Sendable, Hashable {
 
     /// The delay after `failedAttempts` failed attempts: half the ceiling plus a random part of the other half.
     package func delay(
-        afterFailedAttempts failedAttempts: Int, using generator: inout some RandomNumberGenerator
+        afterFailedAttempts failedAttempts: Int,
+        using generator: inout some RandomNumberGenerator
     ) -> Duration {
         let half = ceiling(afterFailedAttempts: failedAttempts) / 2
         return half + half * Double.random(in: 0...1, using: &generator)
@@ -41,7 +42,9 @@ package struct MailRetryPolicy: Sendable, Hashable {
     /// What to record after a mail's `failedAttempts`-th failed attempt, at `now`: the time to try again, or
     /// `failed` when that time would be past its retry period.
     package func decision(
-        afterFailedAttempts failedAttempts: Int, insertedAt: Timestamp, now: Timestamp,
+        afterFailedAttempts failedAttempts: Int,
+        insertedAt: Timestamp,
+        now: Timestamp,
         using generator: inout some RandomNumberGenerator
     ) -> MailDelivery {
         let next = now.advanced(by: delay(afterFailedAttempts: failedAttempts, using: &generator))

@@ -34,8 +34,12 @@ package actor Mailer {
     ///   - claimLease: how long a claimed mail is kept from other brokers (and from this one after a crash in
     ///     mid-attempt): longer than any single attempt may take.
     package init(
-        store: any Store, adapter: any MailAdapter, logger: Logger, pollInterval: Duration = .seconds(30),
-        retry: MailRetryPolicy = MailRetryPolicy(), doorbell: MailDoorbell = MailDoorbell(),
+        store: any Store,
+        adapter: any MailAdapter,
+        logger: Logger,
+        pollInterval: Duration = .seconds(30),
+        retry: MailRetryPolicy = MailRetryPolicy(),
+        doorbell: MailDoorbell = MailDoorbell(),
         claimLease: Duration = .seconds(900)
     ) {
         self.store = store
@@ -97,7 +101,10 @@ package actor Mailer {
         } catch {
             let failedAttempts = mail.attempts + 1
             let decision = retry.decision(
-                afterFailedAttempts: failedAttempts, insertedAt: mail.insertedAt, now: .now(), using: &random
+                afterFailedAttempts: failedAttempts,
+                insertedAt: mail.insertedAt,
+                now: .now(),
+                using: &random
             )
             try await store.recordDelivery(ofMail: mail.id, decision, redacting: redacting)
             var metadata: Logger.Metadata = [

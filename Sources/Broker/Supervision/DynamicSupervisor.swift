@@ -1,6 +1,6 @@
-import Store
 import Logging
 import ServiceLifecycle
+import Store
 import Synchronization
 
 /// A supervisor of children started on demand, one per user or conversation, restarted one for
@@ -352,7 +352,10 @@ package final class DynamicSupervisor<ID: Hashable & Sendable>: Service, Supervi
     /// Counts a restart of `entry` against its own and the global intensity (OTP's
     /// `add_restart/1`, per child plus a ceiling).
     private static func recordRestart(
-        of entry: inout Entry, at now: ContinuousClock.Instant, in state: inout State, childOverflow: ChildOverflow
+        of entry: inout Entry,
+        at now: ContinuousClock.Instant,
+        in state: inout State,
+        childOverflow: ChildOverflow
     ) -> ExitDecision {
         let childDecision = entry.intensity.recordRestart(at: now)
         let restartCount = entry.intensity.restartsInPeriod

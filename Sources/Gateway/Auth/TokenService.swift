@@ -31,7 +31,10 @@ package struct TokenService: Sendable {
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let seconds = Double(timeToLive.components.seconds)
         let claims = TokenClaims(
-            sub: user.id.description, exp: now.addingTimeInterval(seconds), iat: now, jti: UUID().uuidString
+            sub: user.id.description,
+            exp: now.addingTimeInterval(seconds),
+            iat: now,
+            jti: UUID().uuidString
         )
         return (try await keys.sign(claims), claims)
     }

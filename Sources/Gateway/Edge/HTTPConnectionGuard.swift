@@ -138,7 +138,8 @@ package final class HTTPConnectionGuard {
     private func reject(status: HTTPResponseStatus, detail: String) {
         guard let context else { return }
         let body = #"{"errors":{"detail":"\#(detail)"}}"#
-        let head = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\ncontent-type: application/json; charset=utf-8\r\n"
+        let head =
+            "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\ncontent-type: application/json; charset=utf-8\r\n"
             + "content-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n"
         end()
         let channel = context.channel

@@ -1,5 +1,4 @@
 import Foundation
-
 import NIOCore
 
 /// `BROKER_TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` or `Forwarded` header names the client.
@@ -109,7 +108,9 @@ package struct TrustedProxies: Sendable, Equatable {
             switch address {
             case .v4(let v4):
                 let raw = UInt32(bigEndian: v4.address.sin_addr.s_addr)
-                let bytes: [UInt8] = [UInt8(raw >> 24), UInt8(truncatingIfNeeded: raw >> 16), UInt8(truncatingIfNeeded: raw >> 8), UInt8(truncatingIfNeeded: raw)]
+                let bytes: [UInt8] = [
+                    UInt8(raw >> 24), UInt8(truncatingIfNeeded: raw >> 16), UInt8(truncatingIfNeeded: raw >> 8), UInt8(truncatingIfNeeded: raw),
+                ]
                 return ([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] + bytes, true)
             case .v6(let v6):
                 var bytes = [UInt8](repeating: 0, count: 16)

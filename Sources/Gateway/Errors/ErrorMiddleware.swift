@@ -13,7 +13,9 @@ package struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     package init(routes: [Routes.Route] = Routes.all) { self.routes = routes }
 
     package func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         do {
             return try await next(request, context)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads fields of a request object and collects Ecto-worded errors (contract §1) as it goes.
 package struct FieldValidator {
     private let object: JSONValue
@@ -97,5 +99,3 @@ package struct FieldValidator {
         if !errors.isEmpty { throw APIError.validation(errors) }
     }
 }
-
-import Foundation

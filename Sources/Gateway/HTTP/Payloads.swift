@@ -96,7 +96,8 @@ enum Payloads {
             try container.encode(conversation.lastMessageID?.rawValue, forKey: .lastMessageID)
             try container.encode(conversation.lastReadID(of: viewer)?.rawValue, forKey: .lastReadID)
             try container.encode(
-                conversation.lastReadID(of: conversation.peer(of: viewer))?.rawValue, forKey: .peerLastReadID
+                conversation.lastReadID(of: conversation.peer(of: viewer))?.rawValue,
+                forKey: .peerLastReadID
             )
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Store
 
@@ -35,7 +36,9 @@ struct SessionsController {
         var response = try Payloads.response(
             Payloads.DataEnvelope(
                 data: Payloads.LoginBody(
-                    user: Payloads.UserBody(user), token: token, expire: Int64(claims.exp.value.timeIntervalSince1970)
+                    user: Payloads.UserBody(user),
+                    token: token,
+                    expire: Int64(claims.exp.value.timeIntervalSince1970)
                 )
             )
         )
@@ -50,5 +53,3 @@ struct SessionsController {
         return Response(status: .noContent)
     }
 }
-
-import Foundation

@@ -10,8 +10,11 @@ enum WelcomeMail {
 
     static func make(to email: String, name: String, password: String, from sender: String) -> NewMail {
         NewMail(
-            to: email, from: sender, subject: "Welcome! Your password",
-            textBody: textBody(name: name, password: password), htmlBody: htmlBody(name: name, password: password),
+            to: email,
+            from: sender,
+            subject: "Welcome! Your password",
+            textBody: textBody(name: name, password: password),
+            htmlBody: htmlBody(name: name, password: password),
             redactedTextBody: textBody(name: name, password: redactedPassword),
             redactedHTMLBody: htmlBody(name: name, password: redactedPassword)
         )

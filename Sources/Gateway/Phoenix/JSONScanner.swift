@@ -44,7 +44,8 @@ struct JSONScanner {
 
     /// Runs `body` with a scanner over the readable bytes of `buffer`; the scanner must not escape `body`.
     static func withScanner<Value>(
-        over buffer: ByteBuffer, _ body: (inout JSONScanner) throws(Failure) -> Value
+        over buffer: ByteBuffer,
+        _ body: (inout JSONScanner) throws(Failure) -> Value
     ) throws(Failure) -> Value {
         // `withUnsafeReadableBytes` rethrows untyped errors; carrying the outcome out as a `Result` keeps the
         // failure typed and free of an existential box.

@@ -85,7 +85,11 @@ package enum PhoenixSerializer: Sendable, Hashable {
         try scanner.readEnd()
         guard let topic, let event else { throw .malformed }
         return PhoenixMessage(
-            joinRef: joinRef ?? nil, ref: ref ?? nil, topic: topic, event: event, payload: payload ?? .object([:])
+            joinRef: joinRef ?? nil,
+            ref: ref ?? nil,
+            topic: topic,
+            event: event,
+            payload: payload ?? .object([:])
         )
     }
 

@@ -40,7 +40,9 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
     let limits: HTTPConnectionGuard.Limits
 
     init(
-        responder: @escaping HTTPChannelHandler.Responder, endpoint: SocketEndpoint, limits: HTTPConnectionGuard.Limits,
+        responder: @escaping HTTPChannelHandler.Responder,
+        endpoint: SocketEndpoint,
+        limits: HTTPConnectionGuard.Limits,
         http1: HTTP1Channel.Configuration = .init()
     ) {
         self.responder = responder
@@ -72,7 +74,9 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                         let result: Result<SocketEndpoint.Admission, APIError>
                         do throws(APIError) {
                             let admission = try await endpoint.admit(
-                                method: head.method, target: head.uri, origin: head.headers.first(name: "origin")
+                                method: head.method,
+                                target: head.uri,
+                                origin: head.headers.first(name: "origin")
                             )
                             try endpoint.reserve(admission, on: channel)
                             result = .success(admission)
@@ -126,7 +130,8 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
             // A head's line and headers are bounded by the guard; the decoder's own bounds are a second line.
             configuration.decoderConfiguration.maxHeaderListSize = min(
-                configuration.decoderConfiguration.maxHeaderListSize, self.limits.maxHeadBytes
+                configuration.decoderConfiguration.maxHeaderListSize,
+                self.limits.maxHeadBytes
             )
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
             let pipeline = channel.pipeline.syncOperations
@@ -162,7 +167,9 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     /// Answers a refused upgrade with its error and closes the connection.
     private static func refuse(
-        _ asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, with error: APIError, logger: Logger
+        _ asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>,
+        with error: APIError,
+        logger: Logger
     ) async {
         GatewayMetrics.errors("upgrade refused").increment()
         let body = error.body
@@ -189,7 +196,9 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
     /// for the connection waits here until the socket closes, since ending it would close the channel; so a
     /// socket opened this way costs that one suspended task more than one opened by a first request.
     private static func laterUpgradeResponder(
-        _ responder: @escaping HTTPChannelHandler.Responder, endpoint: SocketEndpoint, logger: Logger
+        _ responder: @escaping HTTPChannelHandler.Responder,
+        endpoint: SocketEndpoint,
+        logger: Logger
     ) -> HTTPChannelHandler.Responder {
         { request, writer, channel in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
@@ -245,7 +254,10 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     /// Answers `101` and replaces the HTTP handlers by the socket's. Runs on the channel's event loop.
     private static func switchToWebSocket(
-        _ channel: any Channel, headers: HTTPHeaders, admission: SocketEndpoint.Admission, endpoint: SocketEndpoint,
+        _ channel: any Channel,
+        headers: HTTPHeaders,
+        admission: SocketEndpoint.Admission,
+        endpoint: SocketEndpoint,
         logger: Logger
     ) throws {
         let pipeline = channel.pipeline.syncOperations

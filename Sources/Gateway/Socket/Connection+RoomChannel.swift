@@ -18,7 +18,10 @@ extension Connection {
         // goes out before the join's reply (nor a presence diff before the presence state).
         GatewayMetrics.joins.increment()
         let subscription = RoomSubscription(
-            connection: self, joinRef: message.joinRef, buffering: true, bufferLimit: configuration.outboundQueue
+            connection: self,
+            joinRef: message.joinRef,
+            buffering: true,
+            bufferLimit: configuration.outboundQueue
         )
         if let previous = joins.withLock({ $0.join(room: subscription) }) {
             // A second join of a joined topic closes the old join, as Phoenix does.
@@ -39,7 +42,8 @@ extension Connection {
         if let recovery {
             enqueue(
                 serializer.reply(
-                    to: message, status: "ok",
+                    to: message,
+                    status: "ok",
                     response: .object([
                         "recovered": .integer(Int64(recovery.messages.count)), "truncated": .bool(recovery.truncated),
                     ])
@@ -53,7 +57,10 @@ extension Connection {
         }
         enqueue(
             serializer.encode(
-                joinRef: message.joinRef, ref: nil, topic: PhoenixEvent.roomTopic, event: PhoenixEvent.presenceState,
+                joinRef: message.joinRef,
+                ref: nil,
+                topic: PhoenixEvent.roomTopic,
+                event: PhoenixEvent.presenceState,
                 payload: FrameEncoder.presenceState(presence)
             )
         )
@@ -87,7 +94,11 @@ extension Connection {
             return replyError(message, reason: ReplyReason.invalidPayload, errors: fields.errors)
         }
         let request = SendRequest(
-            sender: user.id, recipient: recipient, content: content, clientID: clientID, socket: socketID
+            sender: user.id,
+            recipient: recipient,
+            content: content,
+            clientID: clientID,
+            socket: socketID
         )
         sendsInFlight.add(1, ordering: .relaxed)
         broker.submit(request, in: conversation, handles: conversationHandles) { [self] result in

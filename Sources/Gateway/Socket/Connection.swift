@@ -62,8 +62,15 @@ final class Connection: Sendable {
     static let maxSendsInFlight = 128
 
     init(
-        user: User, token: TokenClaims, serializer: PhoenixSerializer, broker: BrokerRoot, store: any Store,
-        channel: any Channel, configuration: SocketConfiguration, maxMessageLength: Int, registry: ConnectionRegistry,
+        user: User,
+        token: TokenClaims,
+        serializer: PhoenixSerializer,
+        broker: BrokerRoot,
+        store: any Store,
+        channel: any Channel,
+        configuration: SocketConfiguration,
+        maxMessageLength: Int,
+        registry: ConnectionRegistry,
         logger: Logger
     ) {
         self.channel = channel
@@ -137,7 +144,10 @@ final class Connection: Sendable {
                 while let message = messages.first, channel.isWritable {
                     messages.removeFirst()
                     let frame = serializer.encode(
-                        joinRef: joinRef, ref: nil, topic: PhoenixEvent.roomTopic, event: PhoenixEvent.receiveMessage,
+                        joinRef: joinRef,
+                        ref: nil,
+                        topic: PhoenixEvent.roomTopic,
+                        event: PhoenixEvent.receiveMessage,
                         payload: FrameEncoder.messagePayload(message)
                     )
                     channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)

@@ -56,7 +56,11 @@ final class RoomSubscription: SocketSink, Joined {
     private func send(_ push: EncodedPush) -> Bool {
         connection.enqueue(
             connection.serializer.encode(
-                joinRef: joinRef, ref: nil, topic: PhoenixEvent.roomTopic, event: push.event, payload: push.payload
+                joinRef: joinRef,
+                ref: nil,
+                topic: PhoenixEvent.roomTopic,
+                event: push.event,
+                payload: push.payload
             )
         )
     }

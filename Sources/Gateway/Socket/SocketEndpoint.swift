@@ -87,16 +87,26 @@ struct SocketEndpoint: Sendable {
     /// Opens the socket on an upgraded channel: runs on the channel's event loop, after the `101` is flushed and
     /// NIO's frame decoder and encoder are in the pipeline, right after them (`position`).
     func open(
-        _ admission: Admission, on channel: any Channel, position: ChannelPipeline.SynchronousOperations.Position = .last,
+        _ admission: Admission,
+        on channel: any Channel,
+        position: ChannelPipeline.SynchronousOperations.Position = .last,
         logger: Logger
     ) throws {
         let connection = Connection(
-            user: admission.identity.user, token: admission.identity.token, serializer: admission.serializer,
-            broker: broker, store: store, channel: channel, configuration: configuration,
-            maxMessageLength: maxMessageLength, registry: registry, logger: logger
+            user: admission.identity.user,
+            token: admission.identity.token,
+            serializer: admission.serializer,
+            broker: broker,
+            store: store,
+            channel: channel,
+            configuration: configuration,
+            maxMessageLength: maxMessageLength,
+            registry: registry,
+            logger: logger
         )
         try channel.pipeline.syncOperations.addHandler(
-            SocketHandler(connection: connection, maxMessageBytes: configuration.maxFrameBytes), position: position
+            SocketHandler(connection: connection, maxMessageBytes: configuration.maxFrameBytes),
+            position: position
         )
         registry.add(connection)
         // The node began draining while this upgrade was being checked: the drain's sweep missed this socket.

@@ -43,7 +43,11 @@ package struct FeedMessage: Sendable, Hashable {
 
     /// Creates an entry.
     package init(
-        id: MessageID, conversationID: ConversationID, senderID: UserID, recipientID: UserID, message: Message?,
+        id: MessageID,
+        conversationID: ConversationID,
+        senderID: UserID,
+        recipientID: UserID,
+        message: Message?,
         originSocket: UInt64
     ) {
         self.id = id
@@ -83,7 +87,8 @@ package protocol ClusterBus: Sendable {
     /// `receive` for each notification, in order, one at a time.
     /// - Throws: when the connection could not be opened or broke (``StoreError/unavailable``).
     func listen(
-        ready: @Sendable () async throws -> Void, receive: @Sendable (ClusterNotification) async throws -> Void
+        ready: @Sendable () async throws -> Void,
+        receive: @Sendable (ClusterNotification) async throws -> Void
     ) async throws
     /// Stored messages with ids above `afterID`, ascending, at most `limit`, each with its participants
     /// (`originSocket` 0): what the feed carried while this node was not listening.

@@ -18,7 +18,8 @@ package enum FeedCodec {
     /// The feed notifications for one transaction's new messages: as few payloads as fit under
     /// ``maxPayloadBytes``, in id order. A message too large alone goes as its id.
     package static func encodeFeed(
-        origin: String, _ entries: [(message: Message, recipient: UserID, socket: UInt64)]
+        origin: String,
+        _ entries: [(message: Message, recipient: UserID, socket: UInt64)]
     ) -> [String] {
         let head = "F{\"o\":\(quoted(origin)),\"m\":["
         let tail = "]}"
@@ -105,12 +106,20 @@ package enum FeedCodec {
                 let content = try fields.decode(String.self)
                 let clientID = try fields.decodeIfPresent(String.self)
                 message = Message(
-                    id: id, conversationID: conversation, senderID: sender, content: content, insertedAt: insertedAt,
+                    id: id,
+                    conversationID: conversation,
+                    senderID: sender,
+                    content: content,
+                    insertedAt: insertedAt,
                     clientID: clientID
                 )
             }
             self.message = FeedMessage(
-                id: id, conversationID: conversation, senderID: sender, recipientID: recipient, message: message,
+                id: id,
+                conversationID: conversation,
+                senderID: sender,
+                recipientID: recipient,
+                message: message,
                 originSocket: socket
             )
         }

@@ -19,8 +19,14 @@ package struct Conversation: Hashable, Sendable {
 
     /// Creates a stored conversation value.
     package init(
-        id: ConversationID, senderID: UserID, recipientID: UserID, status: String, insertedAt: Timestamp,
-        lastMessageID: MessageID?, senderLastReadID: MessageID?, recipientLastReadID: MessageID?
+        id: ConversationID,
+        senderID: UserID,
+        recipientID: UserID,
+        status: String,
+        insertedAt: Timestamp,
+        lastMessageID: MessageID?,
+        senderLastReadID: MessageID?,
+        recipientLastReadID: MessageID?
     ) {
         self.id = id
         self.senderID = senderID

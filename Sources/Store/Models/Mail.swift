@@ -33,8 +33,16 @@ package struct Mail: Hashable, Sendable {
 
     /// Creates a stored mail value.
     package init(
-        id: Int64, to: String, from: String, subject: String, textBody: String, htmlBody: String, status: Status,
-        attempts: Int, insertedAt: Timestamp, nextAttemptAt: Timestamp? = nil
+        id: Int64,
+        to: String,
+        from: String,
+        subject: String,
+        textBody: String,
+        htmlBody: String,
+        status: Status,
+        attempts: Int,
+        insertedAt: Timestamp,
+        nextAttemptAt: Timestamp? = nil
     ) {
         self.id = id
         self.to = to
@@ -82,7 +90,12 @@ package struct NewMail: Sendable {
     ///   - redactedTextBody: what replaces `textBody` when the delivery is recorded with redaction.
     ///   - redactedHTMLBody: what replaces `htmlBody` then.
     package init(
-        to: String, from: String, subject: String, textBody: String, htmlBody: String, redactedTextBody: String? = nil,
+        to: String,
+        from: String,
+        subject: String,
+        textBody: String,
+        htmlBody: String,
+        redactedTextBody: String? = nil,
         redactedHTMLBody: String? = nil
     ) {
         self.to = to

@@ -15,7 +15,11 @@ package struct Message: Hashable, Sendable {
 
     /// Creates a stored message value.
     package init(
-        id: MessageID, conversationID: ConversationID, senderID: UserID, content: String, insertedAt: Timestamp,
+        id: MessageID,
+        conversationID: ConversationID,
+        senderID: UserID,
+        content: String,
+        insertedAt: Timestamp,
         clientID: String?
     ) {
         self.id = id

@@ -17,7 +17,12 @@ package struct User: Hashable, Sendable {
 
     /// Creates a stored user value.
     package init(
-        id: UserID, name: String, subname: String, email: String, job: String, passwordHash: String,
+        id: UserID,
+        name: String,
+        subname: String,
+        email: String,
+        job: String,
+        passwordHash: String,
         insertedAt: Timestamp
     ) {
         self.id = id

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
 import NIOPosix
 import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The cluster channel on PostgreSQL: one `LISTEN`/`NOTIFY` channel for the message feed and the nodes'
 /// control events.
@@ -56,7 +57,8 @@ struct PostgresClusterBus: ClusterBus {
     }
 
     func listen(
-        ready: @Sendable () async throws -> Void, receive: @Sendable (ClusterNotification) async throws -> Void
+        ready: @Sendable () async throws -> Void,
+        receive: @Sendable (ClusterNotification) async throws -> Void
     ) async throws {
         let channel: any Channel
         do {
@@ -65,18 +67,25 @@ struct PostgresClusterBus: ClusterBus {
             throw PostgresPool.map(error, operation: "listen", connected: false)
         }
         var configuration = PostgresConnection.Configuration(
-            establishedChannel: channel, tls: tls.connectionTLS, username: location.username, password: location.password,
+            establishedChannel: channel,
+            tls: tls.connectionTLS,
+            username: location.username,
+            password: location.password,
             database: location.database
         )
         // As PostgresNIO does for a host it connects to itself: the host's name for TLS, unless it is an address
         // (not valid in SNI).
         if (try? SocketAddress(ipAddress: location.host, port: 0)) == nil { configuration.options.tlsServerName = location.host }
-        configuration.options.additionalStartupParameters = [("application_name", Self.listenerApplicationName)]
+        configuration.options.additionalStartupParameters =
+            [("application_name", Self.listenerApplicationName)]
             + Self.serverKeepAlive
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(
-                on: channel.eventLoop, configuration: configuration, id: 0, logger: logger
+                on: channel.eventLoop,
+                configuration: configuration,
+                id: 0,
+                logger: logger
             )
         } catch {
             channel.close(mode: .all, promise: nil)
@@ -121,12 +130,20 @@ struct PostgresClusterBus: ClusterBus {
                 (Int64, Int64, Int64, String, Int64, String?, Int64, Int64).self
             )
             let message = Message(
-                id: MessageID(id), conversationID: ConversationID(conversation), senderID: UserID(sender),
-                content: content, insertedAt: Timestamp(microseconds: insertedAt), clientID: clientID
+                id: MessageID(id),
+                conversationID: ConversationID(conversation),
+                senderID: UserID(sender),
+                content: content,
+                insertedAt: Timestamp(microseconds: insertedAt),
+                clientID: clientID
             )
             return FeedMessage(
-                id: message.id, conversationID: message.conversationID, senderID: message.senderID,
-                recipientID: UserID(first == sender ? second : first), message: message, originSocket: 0
+                id: message.id,
+                conversationID: message.conversationID,
+                senderID: message.senderID,
+                recipientID: UserID(first == sender ? second : first),
+                message: message,
+                originSocket: 0
             )
         }
     }
@@ -178,7 +195,8 @@ extension PostgresClusterBus {
             .connectTimeout(.seconds(10))
             .channelOption(.socketOption(.so_keepalive), value: 1)
         #if os(Linux)
-        bootstrap = bootstrap
+        bootstrap =
+            bootstrap
             .channelOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_KEEPIDLE)), value: KeepAlive.idle)
             .channelOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_KEEPINTVL)), value: KeepAlive.interval)
             .channelOption(ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_KEEPCNT)), value: KeepAlive.count)

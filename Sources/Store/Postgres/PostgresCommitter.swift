@@ -1,6 +1,6 @@
-import Store
 import Dispatch
 import NIOCore
+import Store
 import Synchronization
 
 /// Commits PostgreSQL message batches for the ``GroupCommitWriter``: every `insertMessages` call that arrived

@@ -35,7 +35,8 @@ struct PostgresPool: Sendable {
     /// - Throws: ``StoreError``: ``StoreError/unavailable`` when no connection came within ``leaseTimeout``
     ///   or the connection broke, otherwise the mapping of ``map(_:operation:connected:)``.
     func withConnection<T: Sendable>(
-        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ operation: String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let attempt = ConnectionAttempt<T>()
         let client = self.client
@@ -94,7 +95,8 @@ struct PostgresPool: Sendable {
     ///   server's) is reported like any other error, and for messages the caller's retry with the same
     ///   `client_id` is safe.
     func withTransaction<T: Sendable>(
-        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ operation: String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let logger = self.logger
         return try await withConnection(operation) { connection in
@@ -117,7 +119,9 @@ struct PostgresPool: Sendable {
 
     /// Runs one statement and decodes every row it returns.
     func fetch<Row: Sendable>(
-        _ operation: String, _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> Row
+        _ operation: String,
+        _ query: PostgresQuery,
+        _ decode: @escaping @Sendable (PostgresRow) throws -> Row
     ) async throws -> [Row] {
         let logger = self.logger
         return try await withConnection(operation) { connection in

@@ -6,8 +6,12 @@ extension PostgresStore {
     func createUsersInBulk(_ users: [NewUser]) async throws -> [User] {
         guard !users.isEmpty else { return [] }
         let now = Timestamp.now()
-        let names = users.map(\.name), subnames = users.map(\.subname), emails = users.map(\.email)
-        let keys = users.map(\.emailKey), jobs = users.map(\.job), hashes = users.map(\.passwordHash)
+        let names = users.map(\.name)
+        let subnames = users.map(\.subname)
+        let emails = users.map(\.email)
+        let keys = users.map(\.emailKey)
+        let jobs = users.map(\.job)
+        let hashes = users.map(\.passwordHash)
         let ids = try await insertReturningIDs(
             "createUsersInBulk",
             """
@@ -24,8 +28,13 @@ extension PostgresStore {
         }
         return zip(ids.sorted(), users).map { id, user in
             User(
-                id: UserID(id), name: user.name, subname: user.subname, email: user.email, job: user.job,
-                passwordHash: user.passwordHash, insertedAt: now
+                id: UserID(id),
+                name: user.name,
+                subname: user.subname,
+                email: user.email,
+                job: user.job,
+                passwordHash: user.passwordHash,
+                insertedAt: now
             )
         }
     }
@@ -34,7 +43,8 @@ extension PostgresStore {
     func createConversationsInBulk(_ pairs: [(sender: UserID, recipient: UserID)]) async throws -> [Conversation] {
         guard !pairs.isEmpty else { return [] }
         let now = Timestamp.now()
-        let senders = pairs.map(\.sender.rawValue), recipients = pairs.map(\.recipient.rawValue)
+        let senders = pairs.map(\.sender.rawValue)
+        let recipients = pairs.map(\.recipient.rawValue)
         let ids = try await insertReturningIDs(
             "createConversationsInBulk",
             """
@@ -50,8 +60,14 @@ extension PostgresStore {
         }
         return zip(ids.sorted(), pairs).map { id, pair in
             Conversation(
-                id: ConversationID(id), senderID: pair.sender, recipientID: pair.recipient, status: "active",
-                insertedAt: now, lastMessageID: nil, senderLastReadID: nil, recipientLastReadID: nil
+                id: ConversationID(id),
+                senderID: pair.sender,
+                recipientID: pair.recipient,
+                status: "active",
+                insertedAt: now,
+                lastMessageID: nil,
+                senderLastReadID: nil,
+                recipientLastReadID: nil
             )
         }
     }

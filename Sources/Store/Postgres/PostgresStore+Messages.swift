@@ -20,7 +20,8 @@ extension PostgresStore {
     /// Stores the drafts in the writer's next batch without suspending; `completion` runs on `loop` after
     /// that batch committed.
     func submitMessages(
-        _ drafts: [NewMessage], on loop: any EventLoop,
+        _ drafts: [NewMessage],
+        on loop: any EventLoop,
         completion: @escaping @Sendable (Result<[Result<StoredMessage, StoreError>], StoreError>) -> Void
     ) {
         guard !drafts.isEmpty else { return loop.execute { completion(.success([])) } }
@@ -67,7 +68,9 @@ extension PostgresStore {
     ///   whose outcome is unknown is ``StoreError/unavailable``, and the caller's retry with the same
     ///   `client_id` is safe.
     static func commitMessages(
-        _ drafts: [NewMessage], origin: String, in pool: PostgresPool
+        _ drafts: [NewMessage],
+        origin: String,
+        in pool: PostgresPool
     ) async throws -> [Result<StoredMessage, StoreError>] {
         guard !drafts.isEmpty else { return [] }
         let now = Timestamp.now()
@@ -100,8 +103,12 @@ extension PostgresStore {
                 return .failure(.notFound)
             case ("created", let id?):
                 let message = Message(
-                    id: MessageID(id), conversationID: draft.conversationID, senderID: draft.senderID,
-                    content: draft.content, insertedAt: now, clientID: draft.clientID
+                    id: MessageID(id),
+                    conversationID: draft.conversationID,
+                    senderID: draft.senderID,
+                    content: draft.content,
+                    insertedAt: now,
+                    clientID: draft.clientID
                 )
                 created[id] = message
                 return .success(.created(message))
@@ -113,8 +120,12 @@ extension PostgresStore {
                 return .success(
                     .existing(
                         Message(
-                            id: MessageID(id), conversationID: ConversationID(conversation), senderID: UserID(sender),
-                            content: content, insertedAt: Timestamp(microseconds: insertedAt), clientID: clientID
+                            id: MessageID(id),
+                            conversationID: ConversationID(conversation),
+                            senderID: UserID(sender),
+                            content: content,
+                            insertedAt: Timestamp(microseconds: insertedAt),
+                            clientID: clientID
                         )
                     )
                 )

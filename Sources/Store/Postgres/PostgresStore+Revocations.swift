@@ -9,7 +9,9 @@ extension PostgresStore {
         while start < ids.count {
             let chunk = Array(ids[start..<min(start + 1_000, ids.count)])
             for id in try await fetch(
-                "revokedTokenIDs", "SELECT jti FROM revoked_tokens WHERE jti = ANY(\(chunk))", { try $0.decode(String.self) }
+                "revokedTokenIDs",
+                "SELECT jti FROM revoked_tokens WHERE jti = ANY(\(chunk))",
+                { try $0.decode(String.self) }
             ) {
                 revoked.insert(id)
             }

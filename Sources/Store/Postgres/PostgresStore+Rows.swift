@@ -19,7 +19,12 @@ extension PostgresStore {
             (Int64, String, String, String, String, String, Int64).self
         )
         return User(
-            id: UserID(id), name: name, subname: subname, email: email, job: job, passwordHash: passwordHash,
+            id: UserID(id),
+            name: name,
+            subname: subname,
+            email: email,
+            job: job,
+            passwordHash: passwordHash,
             insertedAt: Timestamp(microseconds: insertedAt)
         )
     }
@@ -30,9 +35,14 @@ extension PostgresStore {
             (Int64, Int64, Int64, String, Int64, Int64?, Int64?, Int64?).self
         )
         return Conversation(
-            id: ConversationID(id), senderID: UserID(sender), recipientID: UserID(recipient), status: status,
-            insertedAt: Timestamp(microseconds: insertedAt), lastMessageID: lastMessage.map(MessageID.init),
-            senderLastReadID: senderRead.map(MessageID.init), recipientLastReadID: recipientRead.map(MessageID.init)
+            id: ConversationID(id),
+            senderID: UserID(sender),
+            recipientID: UserID(recipient),
+            status: status,
+            insertedAt: Timestamp(microseconds: insertedAt),
+            lastMessageID: lastMessage.map(MessageID.init),
+            senderLastReadID: senderRead.map(MessageID.init),
+            recipientLastReadID: recipientRead.map(MessageID.init)
         )
     }
 
@@ -42,8 +52,12 @@ extension PostgresStore {
             (Int64, Int64, Int64, String, Int64, String?).self
         )
         return Message(
-            id: MessageID(id), conversationID: ConversationID(conversation), senderID: UserID(sender),
-            content: content, insertedAt: Timestamp(microseconds: insertedAt), clientID: clientID
+            id: MessageID(id),
+            conversationID: ConversationID(conversation),
+            senderID: UserID(sender),
+            content: content,
+            insertedAt: Timestamp(microseconds: insertedAt),
+            clientID: clientID
         )
     }
 
@@ -53,9 +67,16 @@ extension PostgresStore {
             (Int64, String, String, String, String, String, String, Int, Int64, Int64).self
         )
         return Mail(
-            id: id, to: to, from: from, subject: subject, textBody: textBody, htmlBody: htmlBody,
-            status: Mail.Status(rawValue: status) ?? .pending, attempts: attempts,
-            insertedAt: Timestamp(microseconds: insertedAt), nextAttemptAt: Timestamp(microseconds: nextAttemptAt)
+            id: id,
+            to: to,
+            from: from,
+            subject: subject,
+            textBody: textBody,
+            htmlBody: htmlBody,
+            status: Mail.Status(rawValue: status) ?? .pending,
+            attempts: attempts,
+            insertedAt: Timestamp(microseconds: insertedAt),
+            nextAttemptAt: Timestamp(microseconds: nextAttemptAt)
         )
     }
 }

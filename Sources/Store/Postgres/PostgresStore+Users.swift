@@ -33,8 +33,13 @@ extension PostgresStore {
                 logger: logger
             )
             return User(
-                id: UserID(inserted), name: user.name, subname: user.subname, email: user.email, job: user.job,
-                passwordHash: user.passwordHash, insertedAt: now
+                id: UserID(inserted),
+                name: user.name,
+                subname: user.subname,
+                email: user.email,
+                job: user.job,
+                passwordHash: user.passwordHash,
+                insertedAt: now
             )
         }
     }

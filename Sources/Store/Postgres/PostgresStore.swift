@@ -44,12 +44,18 @@ final class PostgresStore: Store {
     ///   - maximumConnections: the most connections the pool opens (PostgresNIO's default is 20).
     /// - Throws: ``ConfigurationError`` when the location's TLS settings cannot be used (see ``PostgresTLS``).
     init(
-        location: PostgresLocation, configuration: StoreConfiguration, logger: Logger,
-        leaseTimeout: Duration = .seconds(5), maximumConnections: Int = 20
+        location: PostgresLocation,
+        configuration: StoreConfiguration,
+        logger: Logger,
+        leaseTimeout: Duration = .seconds(5),
+        maximumConnections: Int = 20
     ) throws {
         let tls = try PostgresTLS(for: location)
         var settings = Self.clientConfiguration(
-            for: location, tls: tls, sync: configuration.sync, connectTimeout: leaseTimeout
+            for: location,
+            tls: tls,
+            sync: configuration.sync,
+            connectTimeout: leaseTimeout
         )
         settings.options.maximumConnections = max(1, maximumConnections)
         let client = PostgresClient(configuration: settings, backgroundLogger: logger)
@@ -58,11 +64,18 @@ final class PostgresStore: Store {
         self.logger = logger
         let node = configuration.node
         self.bus = PostgresClusterBus(
-            node: node, location: location, tls: tls, pool: pool, logger: logger, schema: schema
+            node: node,
+            location: location,
+            tls: tls,
+            pool: pool,
+            logger: logger,
+            schema: schema
         )
         self.writer = GroupCommitWriter(
-            name: "pg-writer", capacity: configuration.writerCapacity,
-            maxBatchSize: configuration.maxBatchSize, commitDelay: configuration.commitDelay,
+            name: "pg-writer",
+            capacity: configuration.writerCapacity,
+            maxBatchSize: configuration.maxBatchSize,
+            commitDelay: configuration.commitDelay,
             committer: PostgresCommitter { drafts in
                 try await Self.commitMessages(drafts, origin: node.instance, in: pool)
             }
@@ -73,11 +86,16 @@ final class PostgresStore: Store {
     /// - Throws: ``ConfigurationError`` when the location's TLS settings cannot be used; ``StoreError``;
     ///   ``StoreError/unavailable`` when the server cannot be reached.
     static func migrate(
-        location: PostgresLocation, configuration: StoreConfiguration, logger: Logger,
+        location: PostgresLocation,
+        configuration: StoreConfiguration,
+        logger: Logger,
         leaseTimeout: Duration = .seconds(5)
     ) async throws -> [String] {
         var settings = clientConfiguration(
-            for: location, tls: try PostgresTLS(for: location), sync: configuration.sync, connectTimeout: leaseTimeout
+            for: location,
+            tls: try PostgresTLS(for: location),
+            sync: configuration.sync,
+            connectTimeout: leaseTimeout
         )
         settings.options.maximumConnections = 1
         let client = PostgresClient(configuration: settings, backgroundLogger: logger)
@@ -94,11 +112,18 @@ final class PostgresStore: Store {
     /// The client's settings: the location's TLS (see ``PostgresTLS``), an `application_name` for the
     /// server's views, and `synchronous_commit=off` in ``SyncMode/normal``.
     static func clientConfiguration(
-        for location: PostgresLocation, tls: PostgresTLS, sync: SyncMode, connectTimeout: Duration
+        for location: PostgresLocation,
+        tls: PostgresTLS,
+        sync: SyncMode,
+        connectTimeout: Duration
     ) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
-            host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: tls.clientTLS
+            host: location.host,
+            port: location.port,
+            username: location.username,
+            password: location.password,
+            database: location.database,
+            tls: tls.clientTLS
         )
         configuration.options.connectTimeout = connectTimeout
         configuration.options.additionalStartupParameters = [("application_name", "broker")]
@@ -158,7 +183,8 @@ final class PostgresStore: Store {
 
     /// Runs `body` on a pooled connection once the schema is up to date.
     func withConnection<T: Sendable>(
-        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ operation: String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await schema.wait()
         return try await pool.withConnection(operation, body)
@@ -166,7 +192,8 @@ final class PostgresStore: Store {
 
     /// Runs `body` in one transaction once the schema is up to date.
     func withTransaction<T: Sendable>(
-        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ operation: String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await schema.wait()
         return try await pool.withTransaction(operation, body)
@@ -174,7 +201,9 @@ final class PostgresStore: Store {
 
     /// Runs one statement and decodes its rows once the schema is up to date.
     func fetch<Row: Sendable>(
-        _ operation: String, _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> Row
+        _ operation: String,
+        _ query: PostgresQuery,
+        _ decode: @escaping @Sendable (PostgresRow) throws -> Row
     ) async throws -> [Row] {
         try await schema.wait()
         return try await pool.fetch(operation, query, decode)

@@ -20,8 +20,13 @@ extension SQLiteStore {
                     throw StoreError.uniqueViolation(.email)
                 }
                 return User(
-                    id: UserID(db.lastInsertedRowID), name: user.name, subname: user.subname, email: user.email,
-                    job: user.job, passwordHash: user.passwordHash, insertedAt: now
+                    id: UserID(db.lastInsertedRowID),
+                    name: user.name,
+                    subname: user.subname,
+                    email: user.email,
+                    job: user.job,
+                    passwordHash: user.passwordHash,
+                    insertedAt: now
                 )
             }
         }
@@ -42,8 +47,14 @@ extension SQLiteStore {
                     max(pair.sender, pair.recipient).rawValue, now.microseconds,
                 ])
                 return Conversation(
-                    id: ConversationID(db.lastInsertedRowID), senderID: pair.sender, recipientID: pair.recipient,
-                    status: "active", insertedAt: now, lastMessageID: nil, senderLastReadID: nil, recipientLastReadID: nil
+                    id: ConversationID(db.lastInsertedRowID),
+                    senderID: pair.sender,
+                    recipientID: pair.recipient,
+                    status: "active",
+                    insertedAt: now,
+                    lastMessageID: nil,
+                    senderLastReadID: nil,
+                    recipientLastReadID: nil
                 )
             }
         }

@@ -21,8 +21,13 @@ extension SQLiteStore {
                     """
             ).execute(arguments: [sender.rawValue, recipient.rawValue, low, high, now.microseconds])
             let conversation = Conversation(
-                id: ConversationID(db.lastInsertedRowID), senderID: sender, recipientID: recipient,
-                status: "active", insertedAt: now, lastMessageID: nil, senderLastReadID: nil,
+                id: ConversationID(db.lastInsertedRowID),
+                senderID: sender,
+                recipientID: recipient,
+                status: "active",
+                insertedAt: now,
+                lastMessageID: nil,
+                senderLastReadID: nil,
                 recipientLastReadID: nil
             )
             return (conversation, created: true)
@@ -32,7 +37,9 @@ extension SQLiteStore {
     func conversation(id: ConversationID) async throws -> Conversation? {
         try await read("conversation(id:)") { db in
             try Row.fetchOne(
-                db, sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?", arguments: [id.rawValue]
+                db,
+                sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?",
+                arguments: [id.rawValue]
             ).map(Self.decodeConversation)
         }
     }
@@ -65,7 +72,8 @@ extension SQLiteStore {
             )
             guard db.changesCount == 1,
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?",
+                    db,
+                    sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?",
                     arguments: [conversation.rawValue]
                 )
             else { throw StoreError.notFound }
@@ -78,7 +86,8 @@ extension SQLiteStore {
     }
 
     func submitMessages(
-        _ drafts: [NewMessage], on loop: any EventLoop,
+        _ drafts: [NewMessage],
+        on loop: any EventLoop,
         completion: @escaping @Sendable (Result<[Result<StoredMessage, StoreError>], StoreError>) -> Void
     ) {
         write(on: loop, { db in try Self.insert(drafts, in: db) }, completion: completion)
@@ -123,8 +132,12 @@ extension SQLiteStore {
             return .success(
                 .created(
                     Message(
-                        id: MessageID(id), conversationID: draft.conversationID, senderID: draft.senderID,
-                        content: draft.content, insertedAt: now, clientID: draft.clientID
+                        id: MessageID(id),
+                        conversationID: draft.conversationID,
+                        senderID: draft.senderID,
+                        content: draft.content,
+                        insertedAt: now,
+                        clientID: draft.clientID
                     )
                 )
             )
@@ -146,7 +159,8 @@ extension SQLiteStore {
             case .newest(let pageLimit):
                 limit = pageLimit
                 rows = try Row.fetchAll(
-                    db, sql: "SELECT \(columns) FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?",
+                    db,
+                    sql: "SELECT \(columns) FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?",
                     arguments: [id, limit + 1]
                 )
             case .before(let before, let pageLimit):
@@ -202,7 +216,8 @@ extension SQLiteStore {
     func message(from sender: UserID, clientID: String) async throws -> Message? {
         try await read("message(from:clientID:)") { db in
             try Row.fetchOne(
-                db, sql: "SELECT \(Self.messageColumns) FROM messages WHERE sender_id = ? AND client_id = ?",
+                db,
+                sql: "SELECT \(Self.messageColumns) FROM messages WHERE sender_id = ? AND client_id = ?",
                 arguments: [sender.rawValue, clientID]
             ).map(Self.decodeMessage)
         }

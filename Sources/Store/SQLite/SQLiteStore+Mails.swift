@@ -5,7 +5,8 @@ extension SQLiteStore {
     func pendingMails(limit: Int) async throws -> [Mail] {
         try await read("pendingMails") { db in
             try Row.fetchAll(
-                db, sql: "SELECT \(Self.mailColumns) FROM mails WHERE status = 'pending' ORDER BY id LIMIT ?",
+                db,
+                sql: "SELECT \(Self.mailColumns) FROM mails WHERE status = 'pending' ORDER BY id LIMIT ?",
                 arguments: [limit]
             ).map(Self.decodeMail)
         }

@@ -10,7 +10,8 @@ extension SQLiteStore {
             while start < ids.count {
                 let chunk = Array(ids[start..<min(start + 500, ids.count)])
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                for id in try String.fetchAll(db, sql: "SELECT jti FROM revoked_tokens WHERE jti IN (\(marks))", arguments: StatementArguments(chunk)) {
+                for id in try String.fetchAll(db, sql: "SELECT jti FROM revoked_tokens WHERE jti IN (\(marks))", arguments: StatementArguments(chunk))
+                {
                     revoked.insert(id)
                 }
                 start += 500

@@ -10,15 +10,22 @@ extension SQLiteStore {
 
     static func decodeUser(_ row: Row) -> User {
         User(
-            id: UserID(row["id"]), name: row["name"], subname: row["subname"], email: row["email"], job: row["job"],
-            passwordHash: row["password_hash"], insertedAt: Timestamp(microseconds: row["inserted_at"])
+            id: UserID(row["id"]),
+            name: row["name"],
+            subname: row["subname"],
+            email: row["email"],
+            job: row["job"],
+            passwordHash: row["password_hash"],
+            insertedAt: Timestamp(microseconds: row["inserted_at"])
         )
     }
 
     static func decodeConversation(_ row: Row) -> Conversation {
         Conversation(
-            id: ConversationID(row["id"]), senderID: UserID(row["sender_id"]),
-            recipientID: UserID(row["recipient_id"]), status: row["status"],
+            id: ConversationID(row["id"]),
+            senderID: UserID(row["sender_id"]),
+            recipientID: UserID(row["recipient_id"]),
+            status: row["status"],
             insertedAt: Timestamp(microseconds: row["inserted_at"]),
             lastMessageID: (row["last_message_id"] as Int64?).map(MessageID.init),
             senderLastReadID: (row["sender_last_read_id"] as Int64?).map(MessageID.init),
@@ -28,17 +35,25 @@ extension SQLiteStore {
 
     static func decodeMessage(_ row: Row) -> Message {
         Message(
-            id: MessageID(row["id"]), conversationID: ConversationID(row["conversation_id"]),
-            senderID: UserID(row["sender_id"]), content: row["content"],
-            insertedAt: Timestamp(microseconds: row["inserted_at"]), clientID: row["client_id"]
+            id: MessageID(row["id"]),
+            conversationID: ConversationID(row["conversation_id"]),
+            senderID: UserID(row["sender_id"]),
+            content: row["content"],
+            insertedAt: Timestamp(microseconds: row["inserted_at"]),
+            clientID: row["client_id"]
         )
     }
 
     static func decodeMail(_ row: Row) -> Mail {
         Mail(
-            id: row["id"], to: row["recipient"], from: row["sender"], subject: row["subject"],
-            textBody: row["text_body"], htmlBody: row["html_body"],
-            status: Mail.Status(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
+            id: row["id"],
+            to: row["recipient"],
+            from: row["sender"],
+            subject: row["subject"],
+            textBody: row["text_body"],
+            htmlBody: row["html_body"],
+            status: Mail.Status(rawValue: row["status"]) ?? .pending,
+            attempts: row["attempts"],
             insertedAt: Timestamp(microseconds: row["inserted_at"]),
             nextAttemptAt: Timestamp(microseconds: row["next_attempt_at"])
         )

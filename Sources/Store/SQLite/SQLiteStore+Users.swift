@@ -33,8 +33,13 @@ extension SQLiteStore {
                 now.microseconds,
             ])
             return User(
-                id: id, name: user.name, subname: user.subname, email: user.email, job: user.job,
-                passwordHash: user.passwordHash, insertedAt: now
+                id: id,
+                name: user.name,
+                subname: user.subname,
+                email: user.email,
+                job: user.job,
+                passwordHash: user.passwordHash,
+                insertedAt: now
             )
         }
     }
@@ -57,7 +62,8 @@ extension SQLiteStore {
     func users(after afterID: UserID?, limit: Int) async throws -> [User] {
         try await read("users(after:limit:)") { db in
             try Row.fetchAll(
-                db, sql: "SELECT \(Self.userColumns) FROM users WHERE id > ? ORDER BY id LIMIT ?",
+                db,
+                sql: "SELECT \(Self.userColumns) FROM users WHERE id > ? ORDER BY id LIMIT ?",
                 arguments: [afterID?.rawValue ?? 0, limit]
             ).map(Self.decodeUser)
         }
@@ -67,7 +73,8 @@ extension SQLiteStore {
         guard !ids.isEmpty else { return [] }
         return try await read("usersExist") { db in
             let found = try Int64.fetchAll(
-                db, sql: "SELECT id FROM users WHERE id IN (SELECT value FROM json_each(?))",
+                db,
+                sql: "SELECT id FROM users WHERE id IN (SELECT value FROM json_each(?))",
                 arguments: ["[" + ids.map(\.description).joined(separator: ",") + "]"]
             )
             return Set(found.map(UserID.init))

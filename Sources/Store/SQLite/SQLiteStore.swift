@@ -24,8 +24,10 @@ final class SQLiteStore: Store {
         try SQLiteMigrations.migrator.migrate(pool)
         self.logger = logger
         self.writer = GroupCommitWriter(
-            name: "sqlite-writer", capacity: configuration.writerCapacity,
-            maxBatchSize: configuration.maxBatchSize, commitDelay: configuration.commitDelay,
+            name: "sqlite-writer",
+            capacity: configuration.writerCapacity,
+            maxBatchSize: configuration.maxBatchSize,
+            commitDelay: configuration.commitDelay,
             committer: SQLiteCommitter(pool: pool)
         )
         self.checkpointer = try SQLiteCheckpointer(path: path)
@@ -97,7 +99,8 @@ final class SQLiteStore: Store {
     /// runs without a savepoint of its own (see ``WriteJob/isolated``): it must turn its expected failures into
     /// results instead of throwing.
     func write<T: Sendable>(
-        on loop: any EventLoop, _ work: @escaping @Sendable (Database) throws -> T,
+        on loop: any EventLoop,
+        _ work: @escaping @Sendable (Database) throws -> T,
         completion: @escaping @Sendable (Result<T, StoreError>) -> Void
     ) {
         let job = Self.job(work, loop: loop, isolated: false) { result in
@@ -111,20 +114,25 @@ final class SQLiteStore: Store {
     }
 
     private static func job<T: Sendable>(
-        _ work: @escaping @Sendable (Database) throws -> T, loop: (any EventLoop)?, isolated: Bool,
+        _ work: @escaping @Sendable (Database) throws -> T,
+        loop: (any EventLoop)?,
+        isolated: Bool,
         answer: @escaping @Sendable (Result<T, any Error>) -> Void
     ) -> WriteJob<Database> {
         WriteJob<Database>(
             perform: { session in
                 let result = Result { try work(session) }
                 let failed = if case .failure = result { true } else { false }
-                return (failed, { commitError in
-                    if let commitError {
-                        answer(.failure(commitError))
-                    } else {
-                        answer(result)
+                return (
+                    failed,
+                    { commitError in
+                        if let commitError {
+                            answer(.failure(commitError))
+                        } else {
+                            answer(result)
+                        }
                     }
-                })
+                )
             },
             fail: { answer(.failure($0)) },
             loop: loop,

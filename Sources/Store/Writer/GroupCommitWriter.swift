@@ -1,8 +1,8 @@
-import Store
 import DequeModule
 import Foundation
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+import Store
 import Synchronization
 
 /// How a ``GroupCommitWriter`` commits: the backend's part of group commit.

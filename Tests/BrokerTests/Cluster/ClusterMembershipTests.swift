@@ -1,6 +1,7 @@
-@testable import Broker
 import Store
 import Testing
+
+@testable import Broker
 
 /// The cluster's membership and service-wide presence as a pure state machine, driven by a manual clock.
 @Suite(.timeLimit(.minutes(1)))

@@ -1,5 +1,6 @@
-@testable import Broker
 import Testing
+
+@testable import Broker
 
 /// The publisher's queue as a pure state machine: order, merging, bounds, failures, stopping.
 @Suite(.timeLimit(.minutes(1)))

@@ -1,7 +1,8 @@
-@testable import Broker
 import Store
 import Synchronization
 import Testing
+
+@testable import Broker
 
 /// The feed cursor as a pure state machine: dedup, catch-up paging, senders waiting for the feed.
 @Suite(.timeLimit(.minutes(1)))
@@ -12,7 +13,11 @@ struct FeedCursorTests {
 
     func feed(_ id: Int64, socket: UInt64 = 0) -> FeedMessage {
         FeedMessage(
-            id: MessageID(id), conversationID: ConversationID(1), senderID: UserID(1), recipientID: UserID(2), message: nil,
+            id: MessageID(id),
+            conversationID: ConversationID(1),
+            senderID: UserID(1),
+            recipientID: UserID(2),
+            message: nil,
             originSocket: socket
         )
     }
@@ -85,7 +90,7 @@ struct FeedCursorTests {
         cursor.advance(to: MessageID(13))
         let released = cursor.releaseDelivered()
         #expect(released.count == 1)
-        released.forEach { $0() }
+        for release in released { release() }
         #expect(runs.value == 1)
         #expect(cursor.waitingCount == 0)
     }

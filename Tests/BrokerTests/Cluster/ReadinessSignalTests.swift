@@ -1,5 +1,6 @@
-@testable import Broker
 import Testing
+
+@testable import Broker
 
 /// The listening flag a `room:chat` join waits for, instead of polling.
 @Suite(.timeLimit(.minutes(1)))

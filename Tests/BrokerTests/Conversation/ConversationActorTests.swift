@@ -49,7 +49,8 @@ struct IDEncoder: PushEncoder {
 struct ConversationActorTests {
     /// A running tree over a temporary store with two users in one conversation.
     func withTree(
-        faults: FaultInjection? = nil, idle: Duration = .seconds(60),
+        faults: FaultInjection? = nil,
+        idle: Duration = .seconds(60),
         _ body: @Sendable (BrokerRoot, any Store, User, User, Conversation) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString)")
@@ -62,7 +63,10 @@ struct ConversationActorTests {
         configuration.faults = faults
         configuration.conversationIdleTimeout = idle
         let root = BrokerRoot(
-            store: store, mailAdapter: LocalMailAdapter(), encoder: IDEncoder(), configuration: configuration,
+            store: store,
+            mailAdapter: LocalMailAdapter(),
+            encoder: IDEncoder(),
+            configuration: configuration,
             logger: Logger(label: "test")
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -88,7 +92,9 @@ struct ConversationActorTests {
 
     @Test func aSendIsStoredThenDeliveredToBothParticipantsExceptTheSendingSocket() async throws {
         try await withTree { root, store, a, b, conversation in
-            let sinkA1 = RecordingSink(), sinkA2 = RecordingSink(), sinkB = RecordingSink()
+            let sinkA1 = RecordingSink()
+            let sinkA2 = RecordingSink()
+            let sinkB = RecordingSink()
             await root.users.attach(sinkA1, for: a.id)
             await root.users.attach(sinkA2, for: a.id)
             await root.users.attach(sinkB, for: b.id)
@@ -108,7 +114,8 @@ struct ConversationActorTests {
     /// be seen by the next batch.
     @Test func socketsJoiningAndLeavingBetweenBatchesAreSeenByTheNextBatch() async throws {
         try await withTree { root, _, a, b, conversation in
-            let first = RecordingSink(), second = RecordingSink()
+            let first = RecordingSink()
+            let second = RecordingSink()
             await root.users.attach(first, for: b.id)
             let one = try await root.send(request(a, b, "one"), in: conversation.id)
             await root.users.attach(second, for: b.id)
@@ -226,7 +233,8 @@ struct ConversationActorTests {
 
     @Test func aFullSinkIsDroppedWithoutSlowingTheOthers() async throws {
         try await withTree { root, _, a, b, conversation in
-            let slow = RecordingSink(capacity: 2), fast = RecordingSink()
+            let slow = RecordingSink(capacity: 2)
+            let fast = RecordingSink()
             await root.users.attach(slow, for: b.id)
             await root.users.attach(fast, for: b.id)
             for index in 0..<10 { _ = try await root.send(request(a, b, "m\(index)"), in: conversation.id) }
@@ -237,7 +245,8 @@ struct ConversationActorTests {
 
     @Test func presenceOfSocketsIsCountedPerUser() async throws {
         try await withTree { root, _, a, _, _ in
-            let one = RecordingSink(), two = RecordingSink()
+            let one = RecordingSink()
+            let two = RecordingSink()
             #expect(await root.users.attach(one, for: a.id))
             #expect(await !root.users.attach(two, for: a.id))
             #expect(await !root.users.detach(one.socketID, for: a.id))

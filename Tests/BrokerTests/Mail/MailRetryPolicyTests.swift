@@ -45,7 +45,10 @@ struct MailRetryPolicyTests {
         }
         #expect(at >= inserted.advanced(by: .seconds(30)) && at <= inserted.advanced(by: .seconds(60)))
         let late = policy.decision(
-            afterFailedAttempts: 12, insertedAt: inserted, now: inserted.advanced(by: .seconds(3_400)), using: &generator
+            afterFailedAttempts: 12,
+            insertedAt: inserted,
+            now: inserted.advanced(by: .seconds(3_400)),
+            using: &generator
         )
         #expect(late == .failed, "300...600 s later is past the hour")
     }

@@ -49,7 +49,8 @@ struct MailerTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("m.sqlite").path
         let store = try makeStore(
-            for: StoreConfiguration(backend: .sqlite(path: path), sync: .normal), logger: Logger(label: "test")
+            for: StoreConfiguration(backend: .sqlite(path: path), sync: .normal),
+            logger: Logger(label: "test")
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await store.run() }
@@ -62,8 +63,13 @@ struct MailerTests {
         _ = try await store.createUser(
             NewUser(name: "N", subname: "S", email: email, job: "J", passwordHash: "h"),
             welcomeMail: NewMail(
-                to: email, from: "broker@localhost", subject: "Welcome", textBody: "pw", htmlBody: "pw",
-                redactedTextBody: "[redacted]", redactedHTMLBody: "[redacted]"
+                to: email,
+                from: "broker@localhost",
+                subject: "Welcome",
+                textBody: "pw",
+                htmlBody: "pw",
+                redactedTextBody: "[redacted]",
+                redactedHTMLBody: "[redacted]"
             )
         )
     }
@@ -97,7 +103,10 @@ struct MailerTests {
             try await register("a@b.io", in: store)
             let adapter = FlakyAdapter(failures: 1)
             let mailer = Mailer(
-                store: store, adapter: adapter, logger: Logger(label: "test"), retry: MailRetryPolicy(base: .seconds(20))
+                store: store,
+                adapter: adapter,
+                logger: Logger(label: "test"),
+                retry: MailRetryPolicy(base: .seconds(20))
             )
             let before = Timestamp.now()
             #expect(try await mailer.deliverDue() == 1)
@@ -115,7 +124,10 @@ struct MailerTests {
             try await register("a@b.io", in: store)
             let adapter = FlakyAdapter(failures: 2)
             let mailer = Mailer(
-                store: store, adapter: adapter, logger: Logger(label: "test"), pollInterval: .seconds(3_600),
+                store: store,
+                adapter: adapter,
+                logger: Logger(label: "test"),
+                pollInterval: .seconds(3_600),
                 retry: MailRetryPolicy(base: .milliseconds(100))
             )
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -133,7 +145,10 @@ struct MailerTests {
             try await register("a@b.io", in: store)
             let adapter = FlakyAdapter(failures: 100, failure: .permanent("550 no such user"), redacts: true)
             let mailer = Mailer(
-                store: store, adapter: adapter, logger: Logger(label: "test"), retry: MailRetryPolicy(base: .zero)
+                store: store,
+                adapter: adapter,
+                logger: Logger(label: "test"),
+                retry: MailRetryPolicy(base: .zero)
             )
             #expect(try await mailer.deliverDue() == 1)
             #expect(try await mailer.deliverDue() == 0)
@@ -149,7 +164,9 @@ struct MailerTests {
             try await register("a@b.io", in: store)
             let adapter = FlakyAdapter(failures: 100)
             let mailer = Mailer(
-                store: store, adapter: adapter, logger: Logger(label: "test"),
+                store: store,
+                adapter: adapter,
+                logger: Logger(label: "test"),
                 retry: MailRetryPolicy(base: .seconds(1), retryPeriod: .zero)
             )
             #expect(try await mailer.deliverDue() == 1)
@@ -174,7 +191,10 @@ struct MailerTests {
             var configuration = BrokerRoot.Configuration()
             configuration.mailPollInterval = .seconds(3_600)
             let broker = BrokerRoot(
-                store: store, mailAdapter: LocalMailAdapter(), encoder: NullEncoder(), configuration: configuration,
+                store: store,
+                mailAdapter: LocalMailAdapter(),
+                encoder: NullEncoder(),
+                configuration: configuration,
                 logger: Logger(label: "test")
             )
             let root = broker.supervisor

@@ -204,11 +204,13 @@ struct DynamicSupervisorTests {
             try await children.waitUntilRunning("a", incarnation: 3)
         }
         let log = await recorder.finish()
-        #expect(Array(log.prefix(7)) == [
-            .started("a", 1), .started("b", 1),
-            .exited("a", 1, .abnormal), .restarting("a", count: 1), .started("a", 2),
-            .exited("a", 2, .abnormal), .gaveUp("a"),
-        ])
+        #expect(
+            Array(log.prefix(7)) == [
+                .started("a", 1), .started("b", 1),
+                .exited("a", 1, .abnormal), .restarting("a", count: 1), .started("a", 2),
+                .exited("a", 2, .abnormal), .gaveUp("a"),
+            ]
+        )
         #expect(!log.contains(.escalated("a")))
     }
 

@@ -1,5 +1,5 @@
-import Store
 import Logging
+import Store
 import Synchronization
 
 /// A log handler that keeps every entry, so that a test can check what a supervisor reported.

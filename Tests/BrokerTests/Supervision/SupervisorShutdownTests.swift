@@ -187,8 +187,10 @@ struct SupervisorShutdownTests {
                 .started("inner", 2), .exited("inner", 2, .shutdown),
             ]
         )
-        #expect(children.journal(of: "X").map(\.description) == [
-            "started(X#1)", "ended(X#1, crashed)", "started(X#2)", "stopRequested(X#2)", "ended(X#2, stopped)",
-        ])
+        #expect(
+            children.journal(of: "X").map(\.description) == [
+                "started(X#1)", "ended(X#1, crashed)", "started(X#2)", "stopRequested(X#2)", "ended(X#2, stopped)",
+            ]
+        )
     }
 }

@@ -1,5 +1,5 @@
-import Store
 import Broker
+import Store
 import Synchronization
 import Testing
 

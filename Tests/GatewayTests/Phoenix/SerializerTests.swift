@@ -8,7 +8,9 @@ import Testing
 struct SerializerTests {
     @Test func v2DecodesArraysWithStringOrNumberOrNullRefs() throws {
         let frame = try PhoenixSerializer.v2.decode(ByteBuffer(string: #"["1",2,"room:chat","phx_join",{"last_seen_id":5}]"#))
-        #expect(frame == PhoenixMessage(joinRef: "1", ref: "2", topic: "room:chat", event: "phx_join", payload: .object(["last_seen_id": .integer(5)])))
+        #expect(
+            frame == PhoenixMessage(joinRef: "1", ref: "2", topic: "room:chat", event: "phx_join", payload: .object(["last_seen_id": .integer(5)]))
+        )
         let heartbeat = try PhoenixSerializer.v2.decode(ByteBuffer(string: #"[null,"9","phoenix","heartbeat",{}]"#))
         #expect(heartbeat.joinRef == nil && heartbeat.ref == "9")
     }
@@ -45,11 +47,19 @@ struct SerializerTests {
             String(buffer: v1) == #"{"join_ref":null,"ref":"5","topic":"phoenix","event":"phx_reply","payload":{"status":"ok","response":{}}}"#
         )
         let message = Message(
-            id: MessageID(9), conversationID: ConversationID(3), senderID: UserID(1), content: "say \"hi\"\n\u{1}",
-            insertedAt: Timestamp(microseconds: 1_795_000_000_123_456), clientID: nil
+            id: MessageID(9),
+            conversationID: ConversationID(3),
+            senderID: UserID(1),
+            content: "say \"hi\"\n\u{1}",
+            insertedAt: Timestamp(microseconds: 1_795_000_000_123_456),
+            clientID: nil
         )
         let push = PhoenixSerializer.v2.encode(
-            joinRef: "7", ref: nil, topic: "room:chat", event: "receive_msg", payload: FrameEncoder.messagePayload(message)
+            joinRef: "7",
+            ref: nil,
+            topic: "room:chat",
+            event: "receive_msg",
+            payload: FrameEncoder.messagePayload(message)
         )
         #expect(
             String(buffer: push)
@@ -60,7 +70,8 @@ struct SerializerTests {
     @Test func errorRepliesCarryReasonAndFieldErrors() throws {
         let send = try PhoenixSerializer.v2.decode(ByteBuffer(string: #"["1","8","room:chat","send_msg",{}]"#))
         let reply = PhoenixSerializer.v2.reply(
-            to: send, status: "error",
+            to: send,
+            status: "error",
             response: .object(["reason": .string("invalid payload"), "errors": .object(["message": .array([.string("can't be blank")])])])
         )
         #expect(
@@ -76,7 +87,10 @@ struct SerializerTests {
 
     @Test func sendMessageDecodesInBothForms() throws {
         let expected = PhoenixMessage(
-            joinRef: "1", ref: "42", topic: "room:chat", event: "send_msg",
+            joinRef: "1",
+            ref: "42",
+            topic: "room:chat",
+            event: "send_msg",
             payload: .object([
                 "user": .integer(2), "conv": .integer(1), "message": .string("hello there, how are you?"),
                 "client_id": .string("c-42"),
@@ -125,7 +139,10 @@ struct SerializerTests {
             #"["1","2","room:chat","send_msg",{"message":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t 日本 😀 \u0000"}]"#,
             #"{"join_ref":"1","ref":"2","topic":"room:chat","event":"send_msg","payload":{"message":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t 日本 😀 \u0000"}}"#,
             PhoenixMessage(
-                joinRef: "1", ref: "2", topic: "room:chat", event: "send_msg",
+                joinRef: "1",
+                ref: "2",
+                topic: "room:chat",
+                event: "send_msg",
                 payload: .object(["message": .string("café 😀 \"q\" \\ / \u{8}\u{C}\n\r\t 日本 😀 \u{0}")])
             )
         ),
@@ -139,7 +156,10 @@ struct SerializerTests {
             " \n[ \"1\" ,\t\"2\" , \"t\" , \"e\" , {\"a\" : [ 1 , -2.5 , true , false , null , {\"b\" : {\"c\" : [ ] } } ] , \"s\" : \"\" } ] \r\n",
             " \n{ \"join_ref\" : \"1\" , \"ref\" : \"2\" , \"topic\" : \"t\" , \"event\" : \"e\" , \"payload\" : {\"a\" : [ 1 , -2.5 , true , false , null , {\"b\" : {\"c\" : [ ] } } ] , \"s\" : \"\" } } \r\n",
             PhoenixMessage(
-                joinRef: "1", ref: "2", topic: "t", event: "e",
+                joinRef: "1",
+                ref: "2",
+                topic: "t",
+                event: "e",
                 payload: .object([
                     "a": .array([.integer(1), .number(-2.5), .bool(true), .bool(false), .null, .object(["b": .object(["c": .array([])])])]),
                     "s": .string(""),
@@ -232,12 +252,16 @@ struct SerializerTests {
         #expect(throws: PhoenixSerializer.DecodeError.malformed) { try PhoenixSerializer.v1.decode(ByteBuffer(string: text)) }
     }
 
-    @Test(arguments: [
-        [0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80], [0x80], [0xF8, 0x88, 0x80, 0x80, 0x80],
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80], [0x80], [0xF8, 0x88, 0x80, 0x80, 0x80],
+        ] as [[UInt8]]
+    )
     func invalidUTF8IsRejected(bytes: [UInt8]) {
         // Inside a string (once without and once with an escape before it), and outside one.
-        for (prefix, suffix) in [(#"["1","2","t","e",{"a":""#, #""}]"#), (#"["1","2","t","e",{"a":"\n"#, #""}]"#), (#"["1","2","t","e",{"a":"#, "}]")] {
+        for (prefix, suffix) in [
+            (#"["1","2","t","e",{"a":""#, #""}]"#), (#"["1","2","t","e",{"a":"\n"#, #""}]"#), (#"["1","2","t","e",{"a":"#, "}]"),
+        ] {
             let frame = ByteBuffer(bytes: Array(prefix.utf8) + bytes + Array(suffix.utf8))
             #expect(throws: PhoenixSerializer.DecodeError.malformed) { try PhoenixSerializer.v2.decode(frame) }
         }
@@ -266,7 +290,10 @@ struct SerializerTests {
     }
 
     @Test func httpBodiesAnswerMalformedJSONAsBefore() throws {
-        #expect(try JSONValue.parse(ByteBuffer(string: #" {"email":"a@b.io","password":"pw"} "#)) == .object(["email": .string("a@b.io"), "password": .string("pw")]))
+        #expect(
+            try JSONValue.parse(ByteBuffer(string: #" {"email":"a@b.io","password":"pw"} "#))
+                == .object(["email": .string("a@b.io"), "password": .string("pw")])
+        )
         // A UTF-8 byte order mark is skipped, as JSONDecoder did.
         #expect(try JSONValue.parse(ByteBuffer(bytes: [0xEF, 0xBB, 0xBF] + Array("[1]".utf8))) == .array([.integer(1)]))
         for text in ["", "{", #"{"a":1,}"#, "{} {}", #"{"a":"\ud800"}"#] {
@@ -356,4 +383,3 @@ struct SerializerTests {
         }
     }
 }
-

@@ -53,8 +53,11 @@ package struct SMTPClient: Sendable {
         }
         try await channel.executeThenClose { inbound, outbound in
             var session = Session(
-                configuration: configuration, channel: channel.channel, tls: tls,
-                lines: inbound.makeAsyncIterator(), outbound: outbound
+                configuration: configuration,
+                channel: channel.channel,
+                tls: tls,
+                lines: inbound.makeAsyncIterator(),
+                outbound: outbound
             )
             try await session.deliver(from: from, to: to, data: data)
         }
@@ -149,7 +152,8 @@ package struct SMTPClient: Sendable {
             do {
                 try await channel.eventLoop.submit {
                     try channel.pipeline.syncOperations.addHandler(
-                        NIOSSLClientHandler(context: tls, serverHostname: serverName), position: .first
+                        NIOSSLClientHandler(context: tls, serverHostname: serverName),
+                        position: .first
                     )
                 }.get()
             } catch {

@@ -20,7 +20,10 @@ package struct SMTPMailAdapter: MailAdapter {
 
     package func deliver(_ mail: Mail) async throws {
         let message = SMTPMessage.build(
-            mail, date: .now(), messageID: "\(Self.randomToken())@\(messageIDHost)", boundary: "=_\(Self.randomToken())"
+            mail,
+            date: .now(),
+            messageID: "\(Self.randomToken())@\(messageIDHost)",
+            boundary: "=_\(Self.randomToken())"
         )
         try await client.send(from: mail.from, to: mail.to, data: SMTPMessage.dataPayload(message))
     }

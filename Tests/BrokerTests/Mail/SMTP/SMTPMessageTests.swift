@@ -6,9 +6,15 @@ import Testing
 
 struct SMTPMessageTests {
     let mail = Mail(
-        id: 1, to: "ann@example.com", from: "broker@example.org", subject: "Welcome! Your password",
-        textBody: "Hello Ann,\n\npassword:\n\nS3cret-pw\n", htmlBody: "<p>Hello Ann</p><p><code>S3cret-pw</code></p>",
-        status: .pending, attempts: 0, insertedAt: Timestamp(microseconds: 0)
+        id: 1,
+        to: "ann@example.com",
+        from: "broker@example.org",
+        subject: "Welcome! Your password",
+        textBody: "Hello Ann,\n\npassword:\n\nS3cret-pw\n",
+        htmlBody: "<p>Hello Ann</p><p><code>S3cret-pw</code></p>",
+        status: .pending,
+        attempts: 0,
+        insertedAt: Timestamp(microseconds: 0)
     )
 
     /// The decoded parts of a built message, by content type.
@@ -28,15 +34,17 @@ struct SMTPMessageTests {
         let date = Timestamp(microseconds: 1_795_615_200_000_000)  // 2026-11-25T14:00:00Z, a Wednesday
         let message = SMTPMessage.build(mail, date: date, messageID: "abc@broker.example", boundary: "=_b1")
         let head = try #require(message.components(separatedBy: "\r\n\r\n").first).components(separatedBy: "\r\n")
-        #expect(head == [
-            "Date: Wed, 25 Nov 2026 14:00:00 +0000",
-            "From: broker@example.org",
-            "To: ann@example.com",
-            "Subject: Welcome! Your password",
-            "Message-ID: <abc@broker.example>",
-            "MIME-Version: 1.0",
-            "Content-Type: multipart/alternative; boundary=\"=_b1\"",
-        ])
+        #expect(
+            head == [
+                "Date: Wed, 25 Nov 2026 14:00:00 +0000",
+                "From: broker@example.org",
+                "To: ann@example.com",
+                "Subject: Welcome! Your password",
+                "Message-ID: <abc@broker.example>",
+                "MIME-Version: 1.0",
+                "Content-Type: multipart/alternative; boundary=\"=_b1\"",
+            ]
+        )
         #expect(message.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n"))
         #expect(message.hasSuffix("--=_b1--\r\n"))
         #expect(!message.replacingOccurrences(of: "\r\n", with: "").contains("\n"), "CRLF line endings only")

@@ -15,10 +15,12 @@ struct SMTPReplyParserTests {
 
     @Test func aMultiLineReplyEndsAtTheLineWithASpace() throws {
         let replies = try parse(["250-mail.example.com", "250-STARTTLS", "250-AUTH PLAIN LOGIN", "250 SIZE 1000", "354 go ahead"])
-        #expect(replies == [
-            SMTPReply(code: 250, lines: ["mail.example.com", "STARTTLS", "AUTH PLAIN LOGIN", "SIZE 1000"]),
-            SMTPReply(code: 354, lines: ["go ahead"]),
-        ])
+        #expect(
+            replies == [
+                SMTPReply(code: 250, lines: ["mail.example.com", "STARTTLS", "AUTH PLAIN LOGIN", "SIZE 1000"]),
+                SMTPReply(code: 354, lines: ["go ahead"]),
+            ]
+        )
     }
 
     @Test func malformedLinesAndMixedCodesAreRejected() {
