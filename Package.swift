@@ -11,6 +11,14 @@ if Context.environment["BROKER_TSAN"] != nil {
     swiftSettings.append(.define("BROKER_TSAN"))
 }
 
+// What `broker --version` and `broker_build_info` name: the commit the build was made from (git, as SwiftPM
+// reads it), `-dirty` with uncommitted changes; BROKER_GIT_COMMIT overrides it where no .git is at hand (an
+// image built from a source archive).
+let gitCommit =
+    Context.environment["BROKER_GIT_COMMIT"]
+    ?? Context.gitInformation.map { String($0.currentCommit.prefix(12)) + ($0.hasUncommittedChanges ? "-dirty" : "") }
+    ?? "unknown"
+
 let package = Package(
     name: "broker",
     platforms: [.macOS(.v15)],
@@ -69,11 +77,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // C only because a C define can carry a value (Swift's cannot): the commit above.
+        .target(
+            name: "CBuildInfo",
+            cSettings: [.define("BROKER_GIT_COMMIT", to: "\"\(gitCommit)\"")]
+        ),
         .target(
             name: "Gateway",
             dependencies: [
                 "Broker",
                 "Store",
+                "CBuildInfo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -101,6 +115,7 @@ let package = Package(
                 "Broker",
                 "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

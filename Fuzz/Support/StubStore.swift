@@ -64,4 +64,6 @@ package struct StubStore: Store {
     package var clusterBus: (any ClusterBus)? { nil }
 
     package func ping() async throws { throw StoreError.unavailable }
+    package func outboxDepth() async throws -> Int { throw StoreError.unavailable }
+    package func notificationQueueUsage() async throws -> Double? { throw StoreError.unavailable }
 }

@@ -1,7 +1,7 @@
 import Metrics
 
 /// Every metric the broker's actor tree emits; handles made once. Labels are bounded sets, never an id.
-enum BrokerMetrics {
+package enum BrokerMetrics {
     /// Messages accepted for storage (socket and HTTP sends).
     static let messagesIn = Counter(label: "broker_messages_in_total")
     /// Pushes of stored messages handed to sockets' queues.
@@ -18,4 +18,15 @@ enum BrokerMetrics {
     static let mailsExpired = Counter(label: "broker_mails_failed_total", dimensions: [("reason", "expired")])
     /// Failed attempts that will be tried again.
     static let mailRetries = Counter(label: "broker_mail_retries_total")
+
+    /// The supervised children a restart is counted for (the root's static children, and `dynamic` for any
+    /// child of a dynamic supervisor).
+    static let childKinds = ["cluster", "mailer", "conversations", "conversation-sweeper", "dynamic"]
+
+    /// Makes every series at zero, so that scrapers see them before the first message.
+    package static func register() {
+        _ = (messagesIn, messagesDelivered, slowConsumers, conversationBatch)
+        _ = (mailsSent, mailsRejected, mailsExpired, mailRetries)
+        for kind in childKinds { _ = Counter(label: "broker_restarts_total", dimensions: [("child_kind", kind)]) }
+    }
 }

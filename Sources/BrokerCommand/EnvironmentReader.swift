@@ -30,6 +30,15 @@ struct EnvironmentReader {
         return value
     }
 
+    /// One of `allowed`, or `fallback` when unset.
+    func choice(_ key: String, _ fallback: String, allowed: [String]) throws -> String {
+        guard let raw = string(key) else { return fallback }
+        guard allowed.contains(raw) else {
+            throw ConfigurationError(message: "\(key) must be one of \(allowed.joined(separator: ", "))")
+        }
+        return raw
+    }
+
     /// `true` or `false`, or `fallback` when unset.
     func boolean(_ key: String, _ fallback: Bool) throws -> Bool {
         switch string(key) {

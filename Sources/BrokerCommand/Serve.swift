@@ -18,10 +18,11 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let settings = try Settings()
         try settings.checkDeployable()
-        LoggingSetup.bootstrap(level: settings.logLevel)
+        LoggingSetup.bootstrap(level: settings.logLevel, format: settings.logFormat)
         // Before any metric handle exists: handles made earlier would stay no-ops.
         let metrics = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        MetricsSystem.bootstrap(MetricsSetup.factory(registry: metrics))
+        MetricsSetup.registerEverySeries(localMailer: settings.gatewayConfiguration.localMailer)
         let logger = Logger(label: "broker")
         let store = try makeStore(for: try settings.storeConfiguration(), logger: logger)
         // Sockets and actors share these loops, so that a socket reaches its actors without a thread switch

@@ -32,6 +32,7 @@ struct Settings: Sendable {
     var eventLoops: Int?
     var bcryptCost = 12
     var logLevel = "info"
+    var logFormat = "text"
     var localMailerPublic = false
     var httpHeadTimeout = 10
     var httpIdleTimeout = 60
@@ -75,7 +76,12 @@ struct Settings: Sendable {
         commitDelayMicroseconds = try read.integer("BROKER_COMMIT_DELAY_US", commitDelayMicroseconds, range: 0...100_000)
         if read.string("BROKER_EVENT_LOOPS") != nil { eventLoops = try read.integer("BROKER_EVENT_LOOPS", 1, range: 1...256) }
         bcryptCost = try read.integer("BROKER_BCRYPT_COST", bcryptCost, range: 4...31)
-        logLevel = read.string("BROKER_LOG_LEVEL") ?? logLevel
+        logLevel = try read.choice(
+            "BROKER_LOG_LEVEL",
+            logLevel,
+            allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        )
+        logFormat = try read.choice("BROKER_LOG_FORMAT", logFormat, allowed: ["text", "json"])
         localMailerPublic = try read.boolean("BROKER_LOCAL_MAILER_PUBLIC", localMailerPublic)
         httpHeadTimeout = try read.integer("BROKER_HTTP_HEAD_TIMEOUT", httpHeadTimeout, range: 1...3_600)
         httpIdleTimeout = try read.integer("BROKER_HTTP_IDLE_TIMEOUT", httpIdleTimeout, range: 1...86_400)

@@ -56,8 +56,11 @@ package func buildRouter(
     dependencies: GatewayDependencies
 ) -> Router<BrokerRequestContext> {
     let router = Router(context: BrokerRequestContext.self)
-    router.add(middleware: ErrorMiddleware(routes: Routes.served(localMailer: configuration.localMailer)))
+    // Outermost first: the client address, then the access line and HTTP metrics (which see every answer,
+    // errors included), then the error middleware that shapes errors as the contract's bodies.
     router.add(middleware: ClientAddressMiddleware(proxies: configuration.trustedProxies))
+    router.add(middleware: RequestObservationMiddleware(proxies: configuration.trustedProxies))
+    router.add(middleware: ErrorMiddleware(routes: Routes.served(localMailer: configuration.localMailer)))
     let limiter = AddressRateLimiter(rate: configuration.authRate, burst: configuration.authBurst)
     let store = dependencies.store
     let users = UsersController(
@@ -80,7 +83,8 @@ package func buildRouter(
     )
     HealthController(store: store, readiness: dependencies.readiness, cluster: dependencies.broker.cluster)
         .addRoutes(to: router)
-    if let registry = dependencies.metrics { MetricsController(registry: registry).addRoutes(to: router) }
+    if let registry = dependencies.metrics { MetricsController(registry: registry, store: store).addRoutes(to: router) }
+    OpenAPIController().addRoutes(to: router)
 
     let api = router.group("api")
     users.addPublicRoutes(to: api)
@@ -109,7 +113,8 @@ func socketEndpoint(configuration: GatewayConfiguration, dependencies: GatewayDe
         registry: dependencies.connections,
         readiness: dependencies.readiness,
         configuration: configuration.socket,
-        maxMessageLength: configuration.maxMessageLength
+        maxMessageLength: configuration.maxMessageLength,
+        proxies: configuration.trustedProxies
     )
 }
 

@@ -1,11 +1,14 @@
-/// The HTTP route table in one place: what `broker routes` prints and what the error middleware consults to
-/// answer 405 rather than 404 for a known path with another method.
+import Hummingbird
+
+/// What each HTTP route does, in one place: `broker routes` prints the router's own routes (``table(of:)``)
+/// with these summaries, the error middleware consults it to answer 405 rather than 404 for a known path with
+/// another method, and a test holds it equal to the router's routes and to the OpenAPI document's paths.
 package enum Routes {
     /// One route: method, path template (`:name` marks a parameter) and what it does.
     package struct Route: Sendable, Hashable {
         /// HTTP method.
         package var method: String
-        /// Path template.
+        /// Path template, in the router's and OpenAPI's form (`{id}` marks a parameter).
         package var path: String
         /// One line for operators.
         package var summary: String
@@ -22,12 +25,12 @@ package enum Routes {
         Route(method: "GET", path: "/api/conversations", summary: "the caller's conversations, newest activity first"),
         Route(
             method: "POST",
-            path: "/api/conversations/:id/messages",
+            path: "/api/conversations/{id}/messages",
             summary: "send a message (participants; client_id makes resends idempotent)"
         ),
         Route(
             method: "GET",
-            path: "/api/conversations/:id/messages",
+            path: "/api/conversations/{id}/messages",
             summary: "history (?before_id=, ?after_id=, ?limit=), ascending"
         ),
         Route(method: "GET", path: "/api/sent_mails", summary: "mails sent by the local mailer (development)"),
@@ -36,6 +39,7 @@ package enum Routes {
         Route(method: "GET", path: "/healthz", summary: "process alive"),
         Route(method: "GET", path: "/readyz", summary: "store reachable and not draining"),
         Route(method: "GET", path: "/metrics", summary: "Prometheus metrics"),
+        Route(method: "GET", path: "/api/openapi.json", summary: "this API's OpenAPI 3.1 document"),
     ]
 
     /// The routes served with the given mailer: the sent-mail pages exist only with the local mailer.
@@ -49,17 +53,26 @@ package enum Routes {
         return routes.filter { route in
             let template = route.path.split(separator: "/", omittingEmptySubsequences: true)
             guard template.count == segments.count else { return false }
-            return zip(template, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+            return zip(template, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
         }.map(\.method)
     }
 
-    /// The table as `broker routes` prints it, aligned like `mix phx.routes`.
-    package static var table: String {
-        let methodWidth = all.map(\.method.count).max() ?? 0
-        let pathWidth = all.map(\.path.count).max() ?? 0
-        return all.map { route in
-            route.method.padding(toLength: methodWidth, withPad: " ", startingAt: 0) + "  "
-                + route.path.padding(toLength: pathWidth, withPad: " ", startingAt: 0) + "  " + route.summary
+    /// The table `broker routes` prints, aligned like `mix phx.routes`: the router's routes (`routes`, method and
+    /// template), each with its summary here.
+    package static func table(of routes: [(method: String, path: String)]) -> String {
+        let methodWidth = routes.map(\.method.count).max() ?? 0
+        let pathWidth = routes.map(\.path.count).max() ?? 0
+        return routes.map { route in
+            let summary = all.first { $0.method == route.method && $0.path == route.path }?.summary ?? ""
+            return route.method.padding(toLength: methodWidth, withPad: " ", startingAt: 0) + "  "
+                + route.path.padding(toLength: pathWidth, withPad: " ", startingAt: 0) + "  " + summary
         }.joined(separator: "\n")
+    }
+}
+
+extension Router {
+    /// The routes registered, as method and template (`{id}` for a parameter), in the router's order.
+    package var routeList: [(method: String, path: String)] {
+        routes.map { (method: $0.method.rawValue, path: $0.path.description) }
     }
 }

@@ -98,6 +98,14 @@ package protocol Store: Service {
 
     /// Checks that the database answers.
     func ping() async throws
+
+    // MARK: Operations
+
+    /// Mails still pending in the outbox (the `broker_mail_outbox_depth` gauge).
+    func outboxDepth() async throws -> Int
+    /// PostgreSQL's `pg_notification_queue_usage()`, the fraction of the shared notification queue in use
+    /// (a listener that stops reading pins it); `nil` on a backend without one (SQLite).
+    func notificationQueueUsage() async throws -> Double?
 }
 
 /// Which page of a conversation's history to read.

@@ -27,3 +27,18 @@ package func migrateStore(for configuration: StoreConfiguration, logger: Logger)
         return try await PostgresStore.migrate(location: location, configuration: configuration, logger: logger)
     }
 }
+
+/// Writes a consistent copy of the SQLite database to the new file `destination` while brokers may be serving
+/// from it (`broker backup FILE`).
+/// - Throws: ``ConfigurationError`` on PostgreSQL, whose own tools do this (`pg_dump`, base backups with WAL
+///   archiving), or when the copy cannot be made as asked.
+package func backupStore(for configuration: StoreConfiguration, to destination: String) throws {
+    switch configuration.backend {
+    case .sqlite(let path):
+        try SQLiteStore.backup(path: path, to: destination)
+    case .postgres:
+        throw ConfigurationError(
+            message: "broker backup copies a SQLite database; on PostgreSQL use pg_dump or a base backup (docs/operations.md)"
+        )
+    }
+}

@@ -24,7 +24,7 @@ final class BrokerProcess: Sendable {
     let port: Int
 
     /// Starts `broker serve` with `environment` on port 0 and waits for its "listening" line.
-    init(workingDirectory: URL? = nil, environment: [String: String] = [:]) async throws {
+    init(workingDirectory: URL? = nil, environment: [String: String] = [:], captureLog: Bool = false) async throws {
         let directory =
             workingDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
@@ -47,7 +47,14 @@ final class BrokerProcess: Sendable {
         process.environment = env
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        // The log, when a test reads it: standard error into `broker.log` in the working folder.
+        if captureLog {
+            let log = directory.appendingPathComponent("broker.log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         self.process = process
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
@@ -108,6 +115,11 @@ final class BrokerProcess: Sendable {
     }
 
     func removeFiles() { try? FileManager.default.removeItem(at: workingDirectory) }
+
+    /// The log written so far (started with `captureLog`).
+    var log: String {
+        (try? String(contentsOf: workingDirectory.appendingPathComponent("broker.log"), encoding: .utf8)) ?? ""
+    }
 
     /// Runs a one-shot subcommand and returns its exit status and standard output.
     static func runCommand(

@@ -60,6 +60,7 @@ struct ChatFixture: Sendable {
     /// Starts a broker, runs `body`, stops it.
     static func run(
         environment: [String: String] = [:],
+        captureLog: Bool = false,
         _ body: @Sendable (ChatFixture) async throws -> Void
     ) async throws {
         // Many sign-ups from one address: lift the per-address auth limit (its own tests keep the default).
@@ -67,7 +68,8 @@ struct ChatFixture: Sendable {
             environment: [
                 "BROKER_AUTH_RATE": "10000", "BROKER_AUTH_BURST": "10000", "BROKER_SEND_RATE": "100000",
                 "BROKER_SEND_BURST": "100000",
-            ].merging(environment) { $1 }
+            ].merging(environment) { $1 },
+            captureLog: captureLog
         )
         defer { broker.removeFiles() }
         do {

@@ -26,7 +26,7 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
         /// HTTP.
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         /// The first request asked for an upgrade, which was refused with this error.
-        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError, SocketEndpoint.UpgradeEdge)
     }
 
     struct Value: ServerChildChannelValue {
@@ -61,7 +61,7 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
             // bodies grow it as needed.
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             // What the upgrade check decided, for this connection's one upgrade attempt.
-            let decision = NIOLockedValueBox<Result<SocketEndpoint.Admission, APIError>?>(nil)
+            let decision = NIOLockedValueBox<(Result<SocketEndpoint.Admission, APIError>, SocketEndpoint.UpgradeEdge)?>(nil)
             let endpoint = self.endpoint
             let guards = HTTPConnectionGuard(limits: self.limits).handlers()
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
@@ -70,28 +70,30 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                     let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
                     // NIO's bridge from the upgrader's callback to async code (a task per upgrade attempt, ended by
                     // the admission's answer): the upgrader offers no structured alternative.
+                    let edge = endpoint.edge(peer: channel.remoteAddress?.ipAddress) { head.headers[$0] }
                     promise.completeWithTask {
                         let result: Result<SocketEndpoint.Admission, APIError>
                         do throws(APIError) {
                             let admission = try await endpoint.admit(
                                 method: head.method,
                                 target: head.uri,
-                                origin: head.headers.first(name: "origin")
+                                origin: head.headers.first(name: "origin"),
+                                edge: edge
                             )
                             try endpoint.reserve(admission, on: channel)
                             result = .success(admission)
                         } catch {
                             result = .failure(error)
                         }
-                        decision.withLockedValue { $0 = result }
-                        if case .success = result { return HTTPHeaders() }
+                        decision.withLockedValue { $0 = (result, edge) }
+                        if case .success = result { return HTTPHeaders([("x-request-id", edge.requestID)]) }
                         return nil
                     }
                     return promise.futureResult
                 },
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        guard case .success(let admission) = decision.withLockedValue({ $0 }) else {
+                        guard case .success(let admission) = decision.withLockedValue({ $0?.0 }) else {
                             throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                         }
                         try Self.removeGuards(from: channel)
@@ -114,8 +116,8 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: true)
                         )
-                        if case .failure(let error) = decision.withLockedValue({ $0 }) {
-                            return UpgradeResult.refused(asyncChannel, error)
+                        if let (result, edge) = decision.withLockedValue({ $0 }), case .failure(let error) = result {
+                            return UpgradeResult.refused(asyncChannel, error, edge)
                         }
                         return UpgradeResult.http(asyncChannel)
                     }
@@ -150,8 +152,8 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                 var channel = self
                 channel.responder = Self.laterUpgradeResponder(responder, endpoint: endpoint, logger: logger)
                 await channel.handleHTTP(asyncChannel: asyncChannel, logger: logger)
-            case .refused(let asyncChannel, let error):
-                await Self.refuse(asyncChannel, with: error, logger: logger)
+            case .refused(let asyncChannel, let error, let edge):
+                await Self.refuse(asyncChannel, with: error, edge: edge, logger: logger)
             }
         } catch let error as ChannelError where error == .inputClosed {
             logger.trace("connection closed before its first request")
@@ -169,12 +171,15 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
     private static func refuse(
         _ asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>,
         with error: APIError,
+        edge: SocketEndpoint.UpgradeEdge,
         logger: Logger
     ) async {
         GatewayMetrics.errors("upgrade refused").increment()
+        SocketEndpoint.logRefusal(status: error.status.code, edge: edge, logger: logger)
         let body = error.body
         var headers = error.headerFields
         headers[.connection] = "close"
+        headers[RequestID.field] = edge.requestID
         headers[.contentLength] = String(body.readableBytes)
         do {
             try await asyncChannel.executeThenClose { _, outbound in
@@ -210,16 +215,20 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
             var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: target)
             for field in request.headers { head.headers.add(name: field.name.rawName, value: field.value) }
             let admission: SocketEndpoint.Admission
-            let accept: HTTPHeaders
+            var accept: HTTPHeaders
+            let edge = endpoint.edge(peer: channel.remoteAddress?.ipAddress) { head.headers[$0] }
             do {
                 accept = try await Self.handshakeHeaders(for: head, on: channel)
-                admission = try await endpoint.admit(method: head.method, target: target, origin: request.headers[.origin])
+                admission = try await endpoint.admit(method: head.method, target: target, origin: request.headers[.origin], edge: edge)
                 try endpoint.reserve(admission, on: channel)
+                accept.add(name: "x-request-id", value: edge.requestID)
             } catch {
                 let refusal = error as? APIError ?? .badRequest("invalid websocket upgrade")
                 GatewayMetrics.errors("upgrade refused").increment()
+                SocketEndpoint.logRefusal(status: refusal.status.code, edge: edge, logger: logger)
                 var headers = refusal.headerFields
                 headers[.connection] = "close"
+                headers[RequestID.field] = edge.requestID
                 let body = refusal.body
                 headers[.contentLength] = String(body.readableBytes)
                 var bodyWriter = try await writer.writeHead(HTTPResponse(status: refusal.status, headerFields: headers))

@@ -17,6 +17,14 @@ struct SocketEndpoint: Sendable {
     struct Admission: Sendable {
         let identity: Identity
         let serializer: PhoenixSerializer
+        let edge: UpgradeEdge
+    }
+
+    /// Who asked for an upgrade, for its access lines: the client's address (a trusted proxy's forwarding
+    /// headers considered) and the ``RequestID`` echoed in the answer.
+    struct UpgradeEdge: Sendable {
+        let client: String?
+        let requestID: String
     }
 
     /// The endpoint's path.
@@ -29,23 +37,43 @@ struct SocketEndpoint: Sendable {
     let readiness: Readiness
     let configuration: SocketConfiguration
     let maxMessageLength: Int
+    let proxies: TrustedProxies
+
+    /// The upgrade's ``UpgradeEdge`` from its peer and headers (`header` gives every value of one).
+    func edge(peer: String?, header: (String) -> [String]) -> UpgradeEdge {
+        UpgradeEdge(
+            client: proxies.clientAddress(peer: peer, forwardedFor: header("x-forwarded-for"), forwarded: header("forwarded")),
+            requestID: RequestID.resolve(forwarded: header("x-request-id").first, fromTrustedPeer: peer.map(proxies.trusts) ?? false)
+        )
+    }
+
+    /// Writes the access line of an upgrade refused with `status`.
+    static func logRefusal(status: Int, edge: UpgradeEdge, logger: Logger) {
+        logger.info(
+            "socket refused",
+            metadata: [
+                "path": .string(path), "status": .stringConvertible(status), "client": .string(edge.client ?? "unknown"),
+                "request_id": .string(edge.requestID),
+            ]
+        )
+    }
 
     /// The route that answers plain `GET`s of the endpoint (no upgrade asked for).
     func addRoute(to router: Router<BrokerRequestContext>) {
         router.get("socket/websocket") { request, _ -> Response in
-            _ = try await admit(request.uri, origin: request.headers[.origin])
+            _ = try await admit(request.uri, origin: request.headers[.origin], edge: UpgradeEdge(client: nil, requestID: ""))
             throw APIError.badRequest("websocket upgrade required")
         }
     }
 
     /// Checks an upgrade request's target and `Origin` header (nil when absent).
     /// - Throws: the ``APIError`` that refuses it (404 for a target other than this endpoint).
-    func admit(method: HTTPMethod, target: String, origin: String?) async throws(APIError) -> Admission {
+    func admit(method: HTTPMethod, target: String, origin: String?, edge: UpgradeEdge) async throws(APIError) -> Admission {
         let uri = URI(target)
         guard uri.path == Self.path else { throw APIError.notFound("not found") }
         guard method == .GET else { throw APIError.methodNotAllowed(allowed: ["GET"]) }
         do {
-            return try await admit(uri, origin: origin)
+            return try await admit(uri, origin: origin, edge: edge)
         } catch let error as APIError {
             throw error
         } catch {
@@ -53,7 +81,7 @@ struct SocketEndpoint: Sendable {
         }
     }
 
-    private func admit(_ uri: URI, origin: String?) async throws -> Admission {
+    private func admit(_ uri: URI, origin: String?, edge: UpgradeEdge) async throws -> Admission {
         guard !readiness.isDraining else { throw APIError.unavailable("draining") }
         guard configuration.allowedOrigins.allows(origin) else { throw APIError.forbidden("origin not allowed") }
         guard let serializer = PhoenixSerializer(vsn: uri.queryParameters["vsn"].map(String.init)) else {
@@ -73,7 +101,7 @@ struct SocketEndpoint: Sendable {
         guard registry.count(of: identity.user.id) < configuration.maxSocketsPerUser else {
             throw APIError.rateLimited(retryAfter: 1)
         }
-        return Admission(identity: identity, serializer: serializer)
+        return Admission(identity: identity, serializer: serializer, edge: edge)
     }
 
     /// Takes one of the user's socket slots for the life of the upgrading channel (released when it closes).
@@ -109,6 +137,27 @@ struct SocketEndpoint: Sendable {
             position: position
         )
         registry.add(connection)
+        var logger = logger
+        logger[metadataKey: "request_id"] = .string(admission.edge.requestID)
+        let opened = ContinuousClock.now
+        let client = admission.edge.client ?? "unknown"
+        logger.info(
+            "socket opened",
+            metadata: [
+                "path": .string(Self.path), "status": "101", "client": .string(client),
+                "user_id": .stringConvertible(admission.identity.user.id.rawValue),
+                "vsn": .string(admission.serializer == .v2 ? "2.0.0" : "1.0.0"),
+            ]
+        )
+        channel.closeFuture.whenComplete { [logger] _ in
+            logger.info(
+                "socket closed",
+                metadata: [
+                    "path": .string(Self.path), "client": .string(client),
+                    "duration_ms": .string(RequestObservationMiddleware.milliseconds(ContinuousClock.now - opened)),
+                ]
+            )
+        }
         // The node began draining while this upgrade was being checked: the drain's sweep missed this socket.
         if readiness.isDraining { connection.close(code: .unknown(1012), reason: "server restarting") }
     }

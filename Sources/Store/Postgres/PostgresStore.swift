@@ -179,6 +179,19 @@ final class PostgresStore: Store {
         try await execute("ping", "SELECT 1")
     }
 
+    func outboxDepth() async throws -> Int {
+        let count = try await fetch(
+            "outboxDepth",
+            "SELECT count(*) FROM mails WHERE status = 'pending'",
+            { try $0.decode(Int64.self) }
+        )
+        return Int(count.first ?? 0)
+    }
+
+    func notificationQueueUsage() async throws -> Double? {
+        try await fetch("notificationQueueUsage", "SELECT pg_notification_queue_usage()", { try $0.decode(Double.self) }).first
+    }
+
     // MARK: - Access through the schema gate
 
     /// Runs `body` on a pooled connection once the schema is up to date.

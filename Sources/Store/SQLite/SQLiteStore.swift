@@ -44,6 +44,26 @@ final class SQLiteStore: Store {
         return migrator.migrations.filter { after.contains($0) && !before.contains($0) }
     }
 
+    /// Copies the database at `path` to a new file `destination` with SQLite's online backup API (through
+    /// GRDB), from one read transaction: a consistent copy, taken while a broker goes on writing, which only
+    /// waits for the copy's pages. The copy is a database like any other: a broker opens it as it is.
+    /// - Throws: ``ConfigurationError`` when `path` holds no database or `destination` exists already.
+    static func backup(path: String, to destination: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigurationError(message: "no database at \(path)")
+        }
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw ConfigurationError(message: "\(destination) exists already; a backup never overwrites a file")
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        let source = try DatabasePool(path: path, configuration: config)
+        let copy = try DatabaseQueue(path: destination)
+        try source.backup(to: copy)
+        try copy.close()
+        try source.close()
+    }
+
     private static func openPool(path: String, sync: SyncMode) throws -> DatabasePool {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -174,4 +194,12 @@ final class SQLiteStore: Store {
     func ping() async throws {
         _ = try await read("ping") { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
+
+    func outboxDepth() async throws -> Int {
+        try await read("outboxDepth") { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM mails WHERE status = 'pending'") ?? 0
+        }
+    }
+
+    func notificationQueueUsage() async throws -> Double? { nil }
 }
