@@ -137,6 +137,15 @@ struct SocketEndpoint: Sendable {
             position: position
         )
         registry.add(connection)
+        if logger.logLevel <= .info { Self.logOpenAndClose(admission, on: channel, logger: logger) }
+        // The node began draining while this upgrade was being checked: the drain's sweep missed this socket.
+        if readiness.isDraining { connection.close(code: .unknown(1012), reason: "server restarting") }
+    }
+
+    /// The access lines of a socket: `socket opened` now, `socket closed` (with its duration) when its channel
+    /// closes. Only at `info` or below: at a quieter level a socket carries neither the logger copy nor the
+    /// close callback.
+    private static func logOpenAndClose(_ admission: Admission, on channel: any Channel, logger: Logger) {
         var logger = logger
         logger[metadataKey: "request_id"] = .string(admission.edge.requestID)
         let opened = ContinuousClock.now
@@ -158,7 +167,5 @@ struct SocketEndpoint: Sendable {
                 ]
             )
         }
-        // The node began draining while this upgrade was being checked: the drain's sweep missed this socket.
-        if readiness.isDraining { connection.close(code: .unknown(1012), reason: "server restarting") }
     }
 }
