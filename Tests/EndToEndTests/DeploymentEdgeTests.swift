@@ -44,6 +44,72 @@ struct DeploymentEdgeTests {
         }
     }
 
+    /// PostgreSQL cannot store U+0000 in text; on either backend such a value is `is invalid`, and a send that
+    /// holds one never reaches a commit batch, where it would fail other users' writes with it.
+    @Test func textHoldingNULIsInvalidAndOtherSendsGoOn() async throws {
+        try await ChatFixture.run { chat in
+            let http = chat.http
+            let nulName = try await http.send(
+                .POST,
+                "/api/users",
+                json: #"{"user": {"name": "a\u0000b", "subname": "S", "email": "nul@x.io", "job": "J"}}"#
+            )
+            #expect(nulName.status == 422)
+            #expect((nulName.json["errors"] as? [String: [String]])?["name"] == ["is invalid"])
+            let login = try await http.send(.POST, "/api/login", json: #"{"creds": {"email": "a\u0000@x.io", "password": "p"}}"#)
+            #expect(login.status == 401)
+            let a = try await chat.signUp("a@x.io")
+            let b = try await chat.signUp("b@x.io")
+            let c = try await chat.signUp("c@x.io")
+            let ab = try await chat.conversation(a, b)
+            let bc = try await chat.conversation(b, c)
+            // Bad sends from a, good ones from c at the same time: every good one is stored.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        let bad = try await http.send(
+                            .POST,
+                            "/api/conversations/\(ab)/messages",
+                            json: #"{"message": {"content": "x\u0000\#(index)", "client_id": "ok-\#(index)"}}"#,
+                            token: a.token
+                        )
+                        #expect(bad.status == 422)
+                        let badClient = try await http.send(
+                            .POST,
+                            "/api/conversations/\(ab)/messages",
+                            json: #"{"message": {"content": "x", "client_id": "c\u0000\#(index)"}}"#,
+                            token: a.token
+                        )
+                        #expect(badClient.status == 422)
+                    }
+                    group.addTask {
+                        let good = try await http.send(
+                            .POST,
+                            "/api/conversations/\(bc)/messages",
+                            json: #"{"message": {"content": "fine \#(index)"}}"#,
+                            token: c.token
+                        )
+                        #expect(good.status == 201)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await chat.history(bc, as: b).count == 20)
+            #expect(try await chat.history(ab, as: b).isEmpty)
+            try await chat.withSockets([a], vsn: "2.0.0") { sockets in
+                _ = try await sockets[0].joinRoom(joinRef: "1")
+                let ref = await sockets[0].push(
+                    "room:chat",
+                    "send_msg",
+                    #"{"user":\#(b.id),"conv":\#(ab),"message":"x\u0000y"}"#,
+                    joinRef: "1"
+                )
+                let reply = try await sockets[0].reply(to: ref)
+                #expect(reply.status == "error" && reply.reason == "invalid payload")
+            }
+        }
+    }
+
     @Test func anIntegerRecipientNamingNoUserDoesNotExist() async throws {
         try await ChatFixture.run { chat in
             let a = try await chat.signUp("a@x.io")

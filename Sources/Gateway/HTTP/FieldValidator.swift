@@ -24,6 +24,9 @@ package struct FieldValidator {
         case .none, .some(.null):
             errors.add(field, ValidationErrors.Message.blank)
             return nil
+        case .some(.string(let raw)) where Self.holdsNUL(raw):
+            errors.add(field, ValidationErrors.Message.invalid)
+            return nil
         case .some(.string(let raw)):
             let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty {
@@ -46,6 +49,9 @@ package struct FieldValidator {
     package mutating func optionalString(_ field: String, maxLength: Int) -> String? {
         switch object[field] {
         case .none, .some(.null): return nil
+        case .some(.string(let value)) where Self.holdsNUL(value):
+            errors.add(field, ValidationErrors.Message.invalid)
+            return nil
         case .some(.string(let value)):
             if value.count > maxLength {
                 errors.add(field, ValidationErrors.Message.tooLong(maxLength))
@@ -89,6 +95,13 @@ package struct FieldValidator {
             errors.add(field, ValidationErrors.Message.invalid)
             return nil
         }
+    }
+
+    /// Whether `text` holds U+0000, which PostgreSQL cannot store in text (SQLSTATE 22021): refused as `is
+    /// invalid` on both backends, so that such a value never reaches a commit batch, where it would fail every
+    /// other write of the batch with it.
+    package static func holdsNUL(_ text: String) -> Bool {
+        text.utf8.contains(0)
     }
 
     /// Adds a message for a field.

@@ -27,8 +27,11 @@ struct SessionsController {
         guard case .string(let email) = creds["email"], case .string(let password) = creds["password"] else {
             throw APIError.badRequest("creds needs string email and password")
         }
-        // The same work whether or not the address exists: an unknown address checks a decoy hash.
-        let user = try await store.user(email: email.trimmingCharacters(in: .whitespacesAndNewlines))
+        // The same work whether or not the address exists: an unknown address checks a decoy hash. No stored
+        // address holds U+0000 (registration refuses it), and PostgreSQL would refuse the lookup.
+        let user =
+            FieldValidator.holdsNUL(email)
+            ? nil : try await store.user(email: email.trimmingCharacters(in: .whitespacesAndNewlines))
         guard try await hasher.verify(password, against: user?.passwordHash), let user else {
             throw APIError.unauthorized("invalid email or password")
         }
