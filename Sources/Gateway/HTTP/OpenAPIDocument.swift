@@ -64,6 +64,11 @@ enum OpenAPIDocument {
                           "$ref": "#/components/schemas/RegisteredUser"
                         }
                       }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
+                      }
                     }
                   },
                   "400": {
@@ -133,6 +138,11 @@ enum OpenAPIDocument {
                           }
                         }
                       }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
+                      }
                     }
                   },
                   "400": {
@@ -185,6 +195,11 @@ enum OpenAPIDocument {
                             }
                           }
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -240,6 +255,9 @@ enum OpenAPIDocument {
                           "type": "string",
                           "pattern": "^Bearer [A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$"
                         }
+                      },
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     },
                     "content": {
@@ -301,7 +319,12 @@ enum OpenAPIDocument {
                 ],
                 "responses": {
                   "204": {
-                    "description": "Signed out."
+                    "description": "Signed out.",
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
+                      }
+                    }
                   },
                   "400": {
                     "$ref": "#/components/responses/BadRequest"
@@ -366,6 +389,11 @@ enum OpenAPIDocument {
                           }
                         }
                       }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
+                      }
                     }
                   },
                   "201": {
@@ -384,6 +412,11 @@ enum OpenAPIDocument {
                             }
                           }
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -445,6 +478,11 @@ enum OpenAPIDocument {
                             }
                           }
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -516,6 +554,11 @@ enum OpenAPIDocument {
                           }
                         }
                       }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
+                      }
                     }
                   },
                   "201": {
@@ -534,6 +577,11 @@ enum OpenAPIDocument {
                             }
                           }
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -601,6 +649,11 @@ enum OpenAPIDocument {
                           "$ref": "#/components/schemas/MessagePage"
                         }
                       }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
+                      }
                     }
                   },
                   "400": {
@@ -660,6 +713,11 @@ enum OpenAPIDocument {
                           }
                         }
                       }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
+                      }
                     }
                   },
                   "400": {
@@ -700,6 +758,11 @@ enum OpenAPIDocument {
                         "schema": {
                           "type": "string"
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -774,6 +837,9 @@ enum OpenAPIDocument {
                         "schema": {
                           "type": "string"
                         }
+                      },
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -785,6 +851,11 @@ enum OpenAPIDocument {
                           "$ref": "#/components/schemas/Error"
                         }
                       }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
+                      }
                     }
                   },
                   "403": {
@@ -794,6 +865,11 @@ enum OpenAPIDocument {
                         "schema": {
                           "$ref": "#/components/schemas/Error"
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -805,6 +881,9 @@ enum OpenAPIDocument {
                     "headers": {
                       "retry-after": {
                         "$ref": "#/components/headers/RetryAfter"
+                      },
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     },
                     "content": {
@@ -828,6 +907,11 @@ enum OpenAPIDocument {
                         "schema": {
                           "$ref": "#/components/schemas/Error"
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   }
@@ -860,6 +944,11 @@ enum OpenAPIDocument {
                             }
                           }
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -902,6 +991,11 @@ enum OpenAPIDocument {
                           }
                         }
                       }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
+                      }
                     }
                   },
                   "400": {
@@ -920,6 +1014,11 @@ enum OpenAPIDocument {
                         "schema": {
                           "$ref": "#/components/schemas/Error"
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   }
@@ -943,6 +1042,11 @@ enum OpenAPIDocument {
                         "schema": {
                           "type": "string"
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -980,6 +1084,11 @@ enum OpenAPIDocument {
                             "paths"
                           ]
                         }
+                      }
+                    },
+                    "headers": {
+                      "x-request-id": {
+                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
@@ -1429,41 +1538,31 @@ enum OpenAPIDocument {
                       "name": {
                         "type": "string",
                         "minLength": 1,
-                        "maxLength": 255
+                        "maxLength": 255,
+                        "pattern": "\\S"
                       },
                       "subname": {
                         "type": "string",
                         "minLength": 1,
-                        "maxLength": 255
+                        "maxLength": 255,
+                        "pattern": "\\S"
                       },
                       "email": {
                         "type": "string",
                         "minLength": 5,
                         "maxLength": 255,
                         "pattern": "^\\s*[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+\\s*$",
-                        "description": "`local@domain.tld`, no spaces; unique regardless of case.",
-                        "examples": [
-                          "ada@example.com"
-                        ]
+                        "description": "`local@domain.tld`, no spaces; unique regardless of case."
                       },
                       "job": {
                         "type": "string",
                         "minLength": 1,
-                        "maxLength": 255
+                        "maxLength": 255,
+                        "pattern": "\\S"
                       }
                     }
                   }
-                },
-                "examples": [
-                  {
-                    "user": {
-                      "name": "Ada",
-                      "subname": "Lovelace",
-                      "email": "ada@example.com",
-                      "job": "engineer"
-                    }
-                  }
-                ]
+                }
               },
               "LoginRequest": {
                 "type": "object",
@@ -1540,6 +1639,7 @@ enum OpenAPIDocument {
                         "type": "string",
                         "minLength": 1,
                         "maxLength": 10000,
+                        "pattern": "\\S",
                         "description": "Not blank; at most `BROKER_MAX_MESSAGE_LENGTH` (10,000) characters; kept as sent."
                       },
                       "client_id": {
@@ -1623,6 +1723,14 @@ enum OpenAPIDocument {
                   "minimum": 1
                 }
               },
+              "RequestID": {
+                "description": "Ties the answer to the broker's log lines: a trusted proxy's id, else 32 hex digits.",
+                "required": false,
+                "schema": {
+                  "type": "string",
+                  "pattern": "^[!-~]{1,128}$"
+                }
+              },
               "Allow": {
                 "description": "The methods the path has, comma-separated.",
                 "required": true,
@@ -1640,6 +1748,11 @@ enum OpenAPIDocument {
                       "$ref": "#/components/schemas/Error"
                     }
                   }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
+                  }
                 }
               },
               "Forbidden": {
@@ -1649,6 +1762,11 @@ enum OpenAPIDocument {
                     "schema": {
                       "$ref": "#/components/schemas/Error"
                     }
+                  }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
                   }
                 }
               },
@@ -1660,6 +1778,11 @@ enum OpenAPIDocument {
                       "$ref": "#/components/schemas/Error"
                     }
                   }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
+                  }
                 }
               },
               "InternalError": {
@@ -1670,6 +1793,11 @@ enum OpenAPIDocument {
                       "$ref": "#/components/schemas/Error"
                     }
                   }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
+                  }
                 }
               },
               "MethodNotAllowed": {
@@ -1677,6 +1805,9 @@ enum OpenAPIDocument {
                 "headers": {
                   "allow": {
                     "$ref": "#/components/headers/Allow"
+                  },
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
                   }
                 },
                 "content": {
@@ -1695,6 +1826,11 @@ enum OpenAPIDocument {
                       "$ref": "#/components/schemas/Error"
                     }
                   }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
+                  }
                 }
               },
               "PayloadTooLarge": {
@@ -1705,6 +1841,11 @@ enum OpenAPIDocument {
                       "$ref": "#/components/schemas/Error"
                     }
                   }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
+                  }
                 }
               },
               "RateLimited": {
@@ -1712,6 +1853,9 @@ enum OpenAPIDocument {
                 "headers": {
                   "retry-after": {
                     "$ref": "#/components/headers/RetryAfter"
+                  },
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
                   }
                 },
                 "content": {
@@ -1730,15 +1874,25 @@ enum OpenAPIDocument {
                       "$ref": "#/components/schemas/Error"
                     }
                   }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
+                  }
                 }
               },
               "Unauthorized": {
-                "description": "Not authenticated: a missing, malformed, expired or revoked bearer token (or, for login, bad credentials).",
+                "description": "Not authenticated: a missing, malformed, expired or revoked bearer token (for login: bad credentials).",
                 "content": {
                   "application/json": {
                     "schema": {
                       "$ref": "#/components/schemas/Error"
                     }
+                  }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
                   }
                 }
               },
@@ -1750,6 +1904,11 @@ enum OpenAPIDocument {
                       "$ref": "#/components/schemas/Error"
                     }
                   }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
+                  }
                 }
               },
               "ValidationFailed": {
@@ -1759,6 +1918,11 @@ enum OpenAPIDocument {
                     "schema": {
                       "$ref": "#/components/schemas/ValidationErrors"
                     }
+                  }
+                },
+                "headers": {
+                  "x-request-id": {
+                    "$ref": "#/components/headers/RequestID"
                   }
                 }
               }
