@@ -13,236 +13,113 @@ enum OpenAPIDocument {
             "description": "The normative contract is `shared/contract.md`. Success bodies are `{\"data\": ...}`, except registration's."
           },
           "tags": [
-            {
-              "name": "accounts",
-              "description": "Registration, users, sessions."
-            },
-            {
-              "name": "conversations",
-              "description": "Conversations and their messages (participants only)."
-            },
-            {
-              "name": "mailer",
-              "description": "The local development mailer's mailbox."
-            },
-            {
-              "name": "socket",
-              "description": "The Phoenix Channels WebSocket endpoint."
-            },
-            {
-              "name": "operations",
-              "description": "Health, readiness, metrics, this document."
-            }
+            {"name": "accounts", "description": "Registration, users, sessions."},
+            {"name": "conversations", "description": "Conversations and their messages (participants only)."},
+            {"name": "mailer", "description": "The local development mailer's mailbox."},
+            {"name": "socket", "description": "The Phoenix Channels WebSocket endpoint."},
+            {"name": "operations", "description": "Health, readiness, metrics, this document."}
           ],
           "paths": {
             "/api/users": {
               "post": {
                 "operationId": "registerUser",
-                "tags": [
-                  "accounts"
-                ],
+                "tags": ["accounts"],
                 "summary": "Register",
                 "description": "Creates a user with a generated password, answered once (not wrapped in `data`) and mailed.",
                 "security": [],
                 "requestBody": {
                   "required": true,
                   "description": "The new user's fields.",
-                  "content": {
-                    "application/json": {
-                      "schema": {
-                        "$ref": "#/components/schemas/RegistrationRequest"
-                      }
-                    }
-                  }
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegistrationRequest"}}}
                 },
                 "responses": {
                   "201": {
                     "description": "The new user, with its password.",
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/RegisteredUser"
-                        }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
-                    }
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegisteredUser"}}}
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "413": {
-                    "$ref": "#/components/responses/PayloadTooLarge"
-                  },
-                  "422": {
-                    "$ref": "#/components/responses/ValidationFailed"
-                  },
-                  "429": {
-                    "$ref": "#/components/responses/RateLimited"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+                  "422": {"$ref": "#/components/responses/ValidationFailed"},
+                  "429": {"$ref": "#/components/responses/RateLimited"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               },
               "get": {
                 "operationId": "listUsers",
-                "tags": [
-                  "accounts"
-                ],
+                "tags": ["accounts"],
                 "summary": "List users",
                 "description": "Every user, ascending by id, a page at a time: pass the last id of a page as `after_id` for the next.",
-                "security": [
-                  {
-                    "bearer": []
-                  }
-                ],
-                "parameters": [
-                  {
-                    "$ref": "#/components/parameters/Limit"
-                  },
-                  {
-                    "$ref": "#/components/parameters/AfterID"
-                  }
-                ],
+                "security": [{"bearer": []}],
+                "parameters": [{"$ref": "#/components/parameters/Limit"}, {"$ref": "#/components/parameters/AfterID"}],
                 "responses": {
                   "200": {
                     "description": "A page of users.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "data"
-                          ],
+                          "required": ["data"],
                           "additionalProperties": false,
-                          "properties": {
-                            "data": {
-                              "type": "array",
-                              "items": {
-                                "$ref": "#/components/schemas/User"
-                              }
-                            }
-                          }
+                          "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}}
                         }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "401": {
-                    "$ref": "#/components/responses/Unauthorized"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               }
             },
             "/api/users/me": {
               "get": {
                 "operationId": "getCurrentUser",
-                "tags": [
-                  "accounts"
-                ],
+                "tags": ["accounts"],
                 "summary": "The signed-in user",
-                "security": [
-                  {
-                    "bearer": []
-                  }
-                ],
+                "security": [{"bearer": []}],
                 "responses": {
                   "200": {
                     "description": "The user the token names.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "data"
-                          ],
+                          "required": ["data"],
                           "additionalProperties": false,
-                          "properties": {
-                            "data": {
-                              "$ref": "#/components/schemas/User"
-                            }
-                          }
+                          "properties": {"data": {"$ref": "#/components/schemas/User"}}
                         }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "401": {
-                    "$ref": "#/components/responses/Unauthorized"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               }
             },
             "/api/login": {
               "post": {
                 "operationId": "login",
-                "tags": [
-                  "accounts"
-                ],
+                "tags": ["accounts"],
                 "summary": "Sign in",
                 "description": "An unknown email and a wrong password get the same 401, in the same time. Rate limited with registration.",
                 "security": [],
                 "requestBody": {
                   "required": true,
                   "description": "The email and password (`email` is trimmed). Not both strings: 400.",
-                  "content": {
-                    "application/json": {
-                      "schema": {
-                        "$ref": "#/components/schemas/LoginRequest"
-                      }
-                    }
-                  }
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LoginRequest"}}}
                 },
                 "responses": {
                   "200": {
@@ -256,543 +133,273 @@ enum OpenAPIDocument {
                           "pattern": "^Bearer [A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$"
                         }
                       },
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
+                      "x-request-id": {"$ref": "#/components/headers/RequestID"}
                     },
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "data"
-                          ],
+                          "required": ["data"],
                           "additionalProperties": false,
-                          "properties": {
-                            "data": {
-                              "$ref": "#/components/schemas/Session"
-                            }
-                          }
+                          "properties": {"data": {"$ref": "#/components/schemas/Session"}}
                         }
                       }
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "401": {
-                    "$ref": "#/components/responses/Unauthorized"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "413": {
-                    "$ref": "#/components/responses/PayloadTooLarge"
-                  },
-                  "429": {
-                    "$ref": "#/components/responses/RateLimited"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+                  "429": {"$ref": "#/components/responses/RateLimited"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               }
             },
             "/api/logout": {
               "post": {
                 "operationId": "logout",
-                "tags": [
-                  "accounts"
-                ],
+                "tags": ["accounts"],
                 "summary": "Sign out",
                 "description": "Revokes the presented token everywhere until it would have expired, and closes every socket opened with it (1008).",
-                "security": [
-                  {
-                    "bearer": []
-                  }
-                ],
+                "security": [{"bearer": []}],
                 "responses": {
                   "204": {
                     "description": "Signed out.",
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
-                    }
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}}
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "401": {
-                    "$ref": "#/components/responses/Unauthorized"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               }
             },
             "/api/conversations": {
               "post": {
                 "operationId": "createConversation",
-                "tags": [
-                  "conversations"
-                ],
+                "tags": ["conversations"],
                 "summary": "Get or create a conversation",
                 "description": "Creates it with the caller as its sender, or answers the pair's existing one (either order) as it was created.",
-                "security": [
-                  {
-                    "bearer": []
-                  }
-                ],
+                "security": [{"bearer": []}],
                 "requestBody": {
                   "required": true,
                   "description": "The other participant.",
-                  "content": {
-                    "application/json": {
-                      "schema": {
-                        "$ref": "#/components/schemas/ConversationRequest"
-                      }
-                    }
-                  }
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConversationRequest"}}}
                 },
                 "responses": {
                   "200": {
                     "description": "The pair's existing conversation.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "data"
-                          ],
+                          "required": ["data"],
                           "additionalProperties": false,
-                          "properties": {
-                            "data": {
-                              "$ref": "#/components/schemas/Conversation"
-                            }
-                          }
+                          "properties": {"data": {"$ref": "#/components/schemas/Conversation"}}
                         }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
                   "201": {
                     "description": "The new conversation.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "data"
-                          ],
+                          "required": ["data"],
                           "additionalProperties": false,
-                          "properties": {
-                            "data": {
-                              "$ref": "#/components/schemas/Conversation"
-                            }
-                          }
+                          "properties": {"data": {"$ref": "#/components/schemas/Conversation"}}
                         }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "401": {
-                    "$ref": "#/components/responses/Unauthorized"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "413": {
-                    "$ref": "#/components/responses/PayloadTooLarge"
-                  },
-                  "422": {
-                    "$ref": "#/components/responses/ValidationFailed"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+                  "422": {"$ref": "#/components/responses/ValidationFailed"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               },
               "get": {
                 "operationId": "listConversations",
-                "tags": [
-                  "conversations"
-                ],
+                "tags": ["conversations"],
                 "summary": "The caller's conversations",
                 "description": "By `last_message_id` descending; those without messages last, by id descending.",
-                "security": [
-                  {
-                    "bearer": []
-                  }
-                ],
+                "security": [{"bearer": []}],
                 "responses": {
                   "200": {
                     "description": "The caller's conversations.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "data"
-                          ],
+                          "required": ["data"],
                           "additionalProperties": false,
                           "properties": {
-                            "data": {
-                              "type": "array",
-                              "items": {
-                                "$ref": "#/components/schemas/Conversation"
-                              }
-                            }
+                            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Conversation"}}
                           }
                         }
                       }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "401": {
-                    "$ref": "#/components/responses/Unauthorized"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               }
             },
             "/api/conversations/{id}/messages": {
-              "parameters": [
-                {
-                  "$ref": "#/components/parameters/ConversationID"
-                }
-              ],
+              "parameters": [{"$ref": "#/components/parameters/ConversationID"}],
               "post": {
                 "operationId": "sendMessage",
-                "tags": [
-                  "conversations"
-                ],
+                "tags": ["conversations"],
                 "summary": "Send a message",
                 "description": "Stored, then pushed live like `send_msg`. Unknown conversation: 404 (before the body is read); non-participant: 403.",
-                "security": [
-                  {
-                    "bearer": []
-                  }
-                ],
+                "security": [{"bearer": []}],
                 "requestBody": {
                   "required": true,
                   "description": "The message.",
-                  "content": {
-                    "application/json": {
-                      "schema": {
-                        "$ref": "#/components/schemas/MessageRequest"
-                      }
-                    }
-                  }
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageRequest"}}}
                 },
                 "responses": {
                   "200": {
                     "description": "A resend: the message stored earlier with this `client_id`; nothing is pushed again.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "data"
-                          ],
+                          "required": ["data"],
                           "additionalProperties": false,
-                          "properties": {
-                            "data": {
-                              "$ref": "#/components/schemas/Message"
-                            }
-                          }
+                          "properties": {"data": {"$ref": "#/components/schemas/Message"}}
                         }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
                   "201": {
                     "description": "Stored and delivered.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "data"
-                          ],
+                          "required": ["data"],
                           "additionalProperties": false,
-                          "properties": {
-                            "data": {
-                              "$ref": "#/components/schemas/Message"
-                            }
-                          }
+                          "properties": {"data": {"$ref": "#/components/schemas/Message"}}
                         }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "401": {
-                    "$ref": "#/components/responses/Unauthorized"
-                  },
-                  "403": {
-                    "$ref": "#/components/responses/Forbidden"
-                  },
-                  "404": {
-                    "$ref": "#/components/responses/NotFound"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "413": {
-                    "$ref": "#/components/responses/PayloadTooLarge"
-                  },
-                  "422": {
-                    "$ref": "#/components/responses/ValidationFailed"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+                  "422": {"$ref": "#/components/responses/ValidationFailed"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               },
               "get": {
                 "operationId": "listMessages",
-                "tags": [
-                  "conversations"
-                ],
+                "tags": ["conversations"],
                 "summary": "A conversation's history",
                 "description": "No bound: the newest `limit`; `before_id`: the newest older; `after_id`: the oldest newer. Always ascending.",
-                "security": [
-                  {
-                    "bearer": []
-                  }
-                ],
+                "security": [{"bearer": []}],
                 "parameters": [
-                  {
-                    "$ref": "#/components/parameters/BeforeID"
-                  },
-                  {
-                    "$ref": "#/components/parameters/AfterID"
-                  },
-                  {
-                    "$ref": "#/components/parameters/Limit"
-                  }
+                  {"$ref": "#/components/parameters/BeforeID"},
+                  {"$ref": "#/components/parameters/AfterID"},
+                  {"$ref": "#/components/parameters/Limit"}
                 ],
                 "responses": {
                   "200": {
                     "description": "A page of messages.",
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/MessagePage"
-                        }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
-                    }
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessagePage"}}}
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "401": {
-                    "$ref": "#/components/responses/Unauthorized"
-                  },
-                  "403": {
-                    "$ref": "#/components/responses/Forbidden"
-                  },
-                  "404": {
-                    "$ref": "#/components/responses/NotFound"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "401": {"$ref": "#/components/responses/Unauthorized"},
+                  "403": {"$ref": "#/components/responses/Forbidden"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               }
             },
             "/api/sent_mails": {
               "get": {
                 "operationId": "listSentMails",
-                "tags": [
-                  "mailer"
-                ],
+                "tags": ["mailer"],
                 "summary": "The local mailer's newest 500 mails",
                 "description": "Development only (`BROKER_MAILER=local`, loopback): every generated password, unauthenticated. smtp: 404.",
                 "security": [],
                 "responses": {
                   "200": {
                     "description": "The mails.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "data"
-                          ],
+                          "required": ["data"],
                           "additionalProperties": false,
-                          "properties": {
-                            "data": {
-                              "type": "array",
-                              "items": {
-                                "$ref": "#/components/schemas/Mail"
-                              }
-                            }
-                          }
+                          "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Mail"}}}
                         }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "404": {
-                    "$ref": "#/components/responses/NotFound"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               }
             },
             "/sent_mails": {
               "get": {
                 "operationId": "previewSentMails",
-                "tags": [
-                  "mailer"
-                ],
+                "tags": ["mailer"],
                 "summary": "The mails of `/api/sent_mails` as one HTML page",
                 "description": "Development only (`BROKER_MAILER=local`, loopback): every generated password, unauthenticated. smtp: 404.",
                 "security": [],
                 "responses": {
                   "200": {
                     "description": "An HTML page.",
-                    "content": {
-                      "text/html": {
-                        "schema": {
-                          "type": "string"
-                        }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
-                    }
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                    "content": {"text/html": {"schema": {"type": "string"}}}
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "404": {
-                    "$ref": "#/components/responses/NotFound"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
-                  "503": {
-                    "$ref": "#/components/responses/Unavailable"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "404": {"$ref": "#/components/responses/NotFound"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
+                  "503": {"$ref": "#/components/responses/Unavailable"}
                 }
               }
             },
             "/socket/websocket": {
               "get": {
                 "operationId": "openSocket",
-                "tags": [
-                  "socket"
-                ],
+                "tags": ["socket"],
                 "summary": "Open the Phoenix Channels WebSocket",
                 "description": "RFC 6455 upgrade, then Phoenix Channels (README). A refusal has an error body and closes the connection.",
                 "security": [],
@@ -802,118 +409,50 @@ enum OpenAPIDocument {
                     "in": "query",
                     "required": true,
                     "description": "The JWT from `POST /api/login`; missing or not valid: 403.",
-                    "schema": {
-                      "type": "string"
-                    }
+                    "schema": {"type": "string"}
                   },
                   {
                     "name": "vsn",
                     "in": "query",
                     "required": false,
                     "description": "`2.0.0`: array frames; `1.0.0` or none: object frames. Any other value: 400.",
-                    "schema": {
-                      "type": "string",
-                      "enum": [
-                        "1.0.0",
-                        "2.0.0"
-                      ],
-                      "default": "1.0.0"
-                    }
+                    "schema": {"type": "string", "enum": ["1.0.0", "2.0.0"], "default": "1.0.0"}
                   }
                 ],
                 "responses": {
                   "101": {
                     "description": "Switched; asked with `upgrade: websocket`, `sec-websocket-key` and `sec-websocket-version: 13`.",
                     "headers": {
-                      "upgrade": {
-                        "required": true,
-                        "schema": {
-                          "type": "string",
-                          "const": "websocket"
-                        }
-                      },
-                      "sec-websocket-accept": {
-                        "required": true,
-                        "schema": {
-                          "type": "string"
-                        }
-                      },
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
+                      "upgrade": {"required": true, "schema": {"type": "string", "const": "websocket"}},
+                      "sec-websocket-accept": {"required": true, "schema": {"type": "string"}},
+                      "x-request-id": {"$ref": "#/components/headers/RequestID"}
                     }
                   },
                   "400": {
                     "description": "An unsupported `vsn`, an invalid upgrade, a GET asking no upgrade, or unparsable HTTP.",
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
-                    }
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                   },
                   "403": {
                     "description": "A missing, invalid, expired or revoked token, or an `Origin` not allowed.",
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
-                    }
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                   },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
                   "429": {
                     "description": "The user already has `BROKER_MAX_SOCKETS_PER_USER` sockets open on this node.",
                     "headers": {
-                      "retry-after": {
-                        "$ref": "#/components/headers/RetryAfter"
-                      },
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
+                      "retry-after": {"$ref": "#/components/headers/RetryAfter"},
+                      "x-request-id": {"$ref": "#/components/headers/RequestID"}
                     },
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    }
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                   },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
-                  "500": {
-                    "$ref": "#/components/responses/InternalError"
-                  },
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+                  "500": {"$ref": "#/components/responses/InternalError"},
                   "503": {
                     "description": "The node is draining, or the store is unavailable.",
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
-                    }
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                   }
                 }
               }
@@ -921,106 +460,60 @@ enum OpenAPIDocument {
             "/healthz": {
               "get": {
                 "operationId": "health",
-                "tags": [
-                  "operations"
-                ],
+                "tags": ["operations"],
                 "summary": "Liveness",
                 "description": "The process answers.",
                 "security": [],
                 "responses": {
                   "200": {
                     "description": "Alive.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "status"
-                          ],
+                          "required": ["status"],
                           "additionalProperties": false,
-                          "properties": {
-                            "status": {
-                              "const": "ok"
-                            }
-                          }
+                          "properties": {"status": {"const": "ok"}}
                         }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"}
                 }
               }
             },
             "/readyz": {
               "get": {
                 "operationId": "readiness",
-                "tags": [
-                  "operations"
-                ],
+                "tags": ["operations"],
                 "summary": "Readiness",
                 "description": "Store reachable, not draining, cluster channel (if any) listening: for load balancers.",
                 "security": [],
                 "responses": {
                   "200": {
                     "description": "Ready.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object",
-                          "required": [
-                            "status"
-                          ],
+                          "required": ["status"],
                           "additionalProperties": false,
-                          "properties": {
-                            "status": {
-                              "const": "ready"
-                            }
-                          }
+                          "properties": {"status": {"const": "ready"}}
                         }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
                       }
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  },
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"},
                   "503": {
                     "description": "Not ready: draining, store unavailable, or cluster channel down.",
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
-                    }
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                   }
                 }
               }
@@ -1028,79 +521,40 @@ enum OpenAPIDocument {
             "/metrics": {
               "get": {
                 "operationId": "metrics",
-                "tags": [
-                  "operations"
-                ],
+                "tags": ["operations"],
                 "summary": "Prometheus metrics",
                 "description": "The Prometheus text exposition format (0.0.4).",
                 "security": [],
                 "responses": {
                   "200": {
                     "description": "The metrics.",
-                    "content": {
-                      "text/plain": {
-                        "schema": {
-                          "type": "string"
-                        }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
-                    }
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                    "content": {"text/plain": {"schema": {"type": "string"}}}
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"}
                 }
               }
             },
             "/api/openapi.json": {
               "get": {
                 "operationId": "openapi",
-                "tags": [
-                  "operations"
-                ],
+                "tags": ["operations"],
                 "summary": "This document",
                 "description": "The OpenAPI 3.1 document of the HTTP API.",
                 "security": [],
                 "responses": {
                   "200": {
                     "description": "The document.",
+                    "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
                     "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object",
-                          "required": [
-                            "openapi",
-                            "info",
-                            "paths"
-                          ]
-                        }
-                      }
-                    },
-                    "headers": {
-                      "x-request-id": {
-                        "$ref": "#/components/headers/RequestID"
-                      }
+                      "application/json": {"schema": {"type": "object", "required": ["openapi", "info", "paths"]}}
                     }
                   },
-                  "400": {
-                    "$ref": "#/components/responses/BadRequest"
-                  },
-                  "408": {
-                    "$ref": "#/components/responses/RequestTimeout"
-                  },
-                  "431": {
-                    "$ref": "#/components/responses/HeadersTooLarge"
-                  }
+                  "400": {"$ref": "#/components/responses/BadRequest"},
+                  "408": {"$ref": "#/components/responses/RequestTimeout"},
+                  "431": {"$ref": "#/components/responses/HeadersTooLarge"}
                 }
               }
             }
@@ -1118,164 +572,63 @@ enum OpenAPIDocument {
               "Error": {
                 "type": "object",
                 "description": "Every error other than a validation failure.",
-                "required": [
-                  "errors"
-                ],
+                "required": ["errors"],
                 "additionalProperties": false,
                 "properties": {
                   "errors": {
                     "type": "object",
-                    "required": [
-                      "detail"
-                    ],
+                    "required": ["detail"],
                     "additionalProperties": false,
-                    "properties": {
-                      "detail": {
-                        "type": "string",
-                        "description": "Human-readable text."
-                      }
-                    }
+                    "properties": {"detail": {"type": "string", "description": "Human-readable text."}}
                   }
                 },
-                "examples": [
-                  {
-                    "errors": {
-                      "detail": "conversation not found"
-                    }
-                  }
-                ]
+                "examples": [{"errors": {"detail": "conversation not found"}}]
               },
               "ValidationErrors": {
                 "type": "object",
                 "description": "A validation failure (422): each field at fault with its messages, in Ecto's wording.",
-                "required": [
-                  "errors"
-                ],
+                "required": ["errors"],
                 "additionalProperties": false,
                 "properties": {
                   "errors": {
                     "type": "object",
                     "minProperties": 1,
-                    "additionalProperties": {
-                      "type": "array",
-                      "minItems": 1,
-                      "items": {
-                        "type": "string"
-                      }
-                    }
+                    "additionalProperties": {"type": "array", "minItems": 1, "items": {"type": "string"}}
                   }
                 },
                 "examples": [
-                  {
-                    "errors": {
-                      "email": [
-                        "has already been taken"
-                      ]
-                    }
-                  },
-                  {
-                    "errors": {
-                      "name": [
-                        "can't be blank"
-                      ],
-                      "job": [
-                        "should be at most 255 character(s)"
-                      ]
-                    }
-                  },
-                  {
-                    "errors": {
-                      "recipient_id": [
-                        "does not exist"
-                      ]
-                    }
-                  },
-                  {
-                    "errors": {
-                      "email": [
-                        "has invalid format"
-                      ]
-                    }
-                  },
-                  {
-                    "errors": {
-                      "recipient_id": [
-                        "can't be yourself"
-                      ]
-                    }
-                  },
-                  {
-                    "errors": {
-                      "content": [
-                        "is invalid"
-                      ]
-                    }
-                  }
+                  {"errors": {"email": ["has already been taken"]}},
+                  {"errors": {"name": ["can't be blank"], "job": ["should be at most 255 character(s)"]}},
+                  {"errors": {"recipient_id": ["does not exist"]}},
+                  {"errors": {"email": ["has invalid format"]}},
+                  {"errors": {"recipient_id": ["can't be yourself"]}},
+                  {"errors": {"content": ["is invalid"]}}
                 ]
               },
               "User": {
                 "type": "object",
                 "description": "A user. Never carries a password, except in the answer to its registration.",
-                "required": [
-                  "id",
-                  "name",
-                  "subname",
-                  "email",
-                  "job"
-                ],
+                "required": ["id", "name", "subname", "email", "job"],
                 "additionalProperties": false,
                 "properties": {
-                  "id": {
-                    "type": "integer",
-                    "format": "int64",
-                    "minimum": 1,
-                    "maximum": 9223372036854775807
-                  },
-                  "name": {
-                    "type": "string"
-                  },
-                  "subname": {
-                    "type": "string"
-                  },
-                  "email": {
-                    "type": "string"
-                  },
-                  "job": {
-                    "type": "string"
-                  }
+                  "id": {"type": "integer", "format": "int64", "minimum": 1},
+                  "name": {"type": "string"},
+                  "subname": {"type": "string"},
+                  "email": {"type": "string"},
+                  "job": {"type": "string"}
                 }
               },
               "RegisteredUser": {
                 "type": "object",
                 "description": "The answer to a registration: the user with its generated password, shown this once (and mailed).",
-                "required": [
-                  "id",
-                  "name",
-                  "subname",
-                  "email",
-                  "job",
-                  "password"
-                ],
+                "required": ["id", "name", "subname", "email", "job", "password"],
                 "additionalProperties": false,
                 "properties": {
-                  "id": {
-                    "type": "integer",
-                    "format": "int64",
-                    "minimum": 1,
-                    "maximum": 9223372036854775807
-                  },
-                  "name": {
-                    "type": "string"
-                  },
-                  "subname": {
-                    "type": "string"
-                  },
-                  "email": {
-                    "type": "string"
-                  },
-                  "job": {
-                    "type": "string"
-                  },
+                  "id": {"type": "integer", "format": "int64", "minimum": 1},
+                  "name": {"type": "string"},
+                  "subname": {"type": "string"},
+                  "email": {"type": "string"},
+                  "job": {"type": "string"},
                   "password": {
                     "type": "string",
                     "minLength": 16,
@@ -1286,16 +639,10 @@ enum OpenAPIDocument {
               },
               "Session": {
                 "type": "object",
-                "required": [
-                  "user",
-                  "token",
-                  "expire"
-                ],
+                "required": ["user", "token", "expire"],
                 "additionalProperties": false,
                 "properties": {
-                  "user": {
-                    "$ref": "#/components/schemas/User"
-                  },
+                  "user": {"$ref": "#/components/schemas/User"},
                   "token": {
                     "type": "string",
                     "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
@@ -1323,138 +670,81 @@ enum OpenAPIDocument {
                 ],
                 "additionalProperties": false,
                 "properties": {
-                  "id": {
-                    "type": "integer",
-                    "format": "int64",
-                    "minimum": 1,
-                    "maximum": 9223372036854775807
-                  },
+                  "id": {"type": "integer", "format": "int64", "minimum": 1},
                   "sender_id": {
                     "type": "integer",
                     "format": "int64",
                     "minimum": 1,
-                    "maximum": 9223372036854775807,
                     "description": "The user who created it."
                   },
                   "recipient_id": {
                     "type": "integer",
                     "format": "int64",
                     "minimum": 1,
-                    "maximum": 9223372036854775807,
                     "description": "The other participant."
                   },
                   "status": {
                     "type": "string",
                     "description": "Free-form; `active` on creation.",
-                    "examples": [
-                      "active"
-                    ]
+                    "examples": ["active"]
                   },
                   "inserted_at": {
                     "type": "string",
                     "format": "date-time",
                     "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$",
                     "description": "RFC 3339, UTC, six fractional digits.",
-                    "examples": [
-                      "2026-11-25T14:00:00.123456Z"
-                    ]
+                    "examples": ["2026-11-25T14:00:00.123456Z"]
                   },
                   "last_message_id": {
-                    "type": [
-                      "integer",
-                      "null"
-                    ],
+                    "type": ["integer", "null"],
                     "format": "int64",
                     "minimum": 1,
-                    "maximum": 9223372036854775807,
                     "description": "Its newest message; null while it has none."
                   },
                   "last_read_id": {
-                    "type": [
-                      "integer",
-                      "null"
-                    ],
+                    "type": ["integer", "null"],
                     "format": "int64",
                     "minimum": 1,
-                    "maximum": 9223372036854775807,
                     "description": "The caller's read position; null until set."
                   },
                   "peer_last_read_id": {
-                    "type": [
-                      "integer",
-                      "null"
-                    ],
+                    "type": ["integer", "null"],
                     "format": "int64",
                     "minimum": 1,
-                    "maximum": 9223372036854775807,
                     "description": "The other participant's read position; null until set."
                   }
                 }
               },
               "Message": {
                 "type": "object",
-                "required": [
-                  "id",
-                  "conversation_id",
-                  "sender_id",
-                  "content",
-                  "date",
-                  "client_id"
-                ],
+                "required": ["id", "conversation_id", "sender_id", "content", "date", "client_id"],
                 "additionalProperties": false,
                 "properties": {
-                  "id": {
-                    "type": "integer",
-                    "format": "int64",
-                    "minimum": 1,
-                    "maximum": 9223372036854775807
-                  },
-                  "conversation_id": {
-                    "type": "integer",
-                    "format": "int64",
-                    "minimum": 1,
-                    "maximum": 9223372036854775807
-                  },
-                  "sender_id": {
-                    "type": "integer",
-                    "format": "int64",
-                    "minimum": 1,
-                    "maximum": 9223372036854775807
-                  },
-                  "content": {
-                    "type": "string"
-                  },
+                  "id": {"type": "integer", "format": "int64", "minimum": 1},
+                  "conversation_id": {"type": "integer", "format": "int64", "minimum": 1},
+                  "sender_id": {"type": "integer", "format": "int64", "minimum": 1},
+                  "content": {"type": "string"},
                   "date": {
                     "type": "string",
                     "format": "date-time",
                     "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$",
                     "description": "When it was stored (RFC 3339, UTC, six fractional digits).",
-                    "examples": [
-                      "2026-11-25T14:00:00.123456Z"
-                    ]
+                    "examples": ["2026-11-25T14:00:00.123456Z"]
                   },
                   "client_id": {
-                    "type": [
-                      "string",
-                      "null"
-                    ],
+                    "type": ["string", "null"],
                     "description": "The sender's idempotency key; null when not given."
                   }
                 }
               },
               "MessagePage": {
                 "type": "object",
-                "required": [
-                  "data",
-                  "has_more"
-                ],
+                "required": ["data", "has_more"],
                 "additionalProperties": false,
                 "properties": {
                   "data": {
                     "type": "array",
-                    "items": {
-                      "$ref": "#/components/schemas/Message"
-                    },
+                    "items": {"$ref": "#/components/schemas/Message"},
                     "description": "Ascending by id."
                   },
                   "has_more": {
@@ -1466,87 +756,39 @@ enum OpenAPIDocument {
               "Mail": {
                 "type": "object",
                 "description": "A mail of the local (development) mailer.",
-                "required": [
-                  "id",
-                  "to",
-                  "from",
-                  "subject",
-                  "text_body",
-                  "html_body",
-                  "status",
-                  "inserted_at"
-                ],
+                "required": ["id", "to", "from", "subject", "text_body", "html_body", "status", "inserted_at"],
                 "additionalProperties": false,
                 "properties": {
-                  "id": {
-                    "type": "integer",
-                    "format": "int64",
-                    "minimum": 1,
-                    "maximum": 9223372036854775807
-                  },
-                  "to": {
-                    "type": "string"
-                  },
-                  "from": {
-                    "type": "string"
-                  },
-                  "subject": {
-                    "type": "string"
-                  },
+                  "id": {"type": "integer", "format": "int64", "minimum": 1},
+                  "to": {"type": "string"},
+                  "from": {"type": "string"},
+                  "subject": {"type": "string"},
                   "text_body": {
                     "type": "string",
                     "description": "The registration mail's text body contains the generated password."
                   },
-                  "html_body": {
-                    "type": "string"
-                  },
-                  "status": {
-                    "type": "string",
-                    "enum": [
-                      "pending",
-                      "sent",
-                      "failed"
-                    ]
-                  },
+                  "html_body": {"type": "string"},
+                  "status": {"type": "string", "enum": ["pending", "sent", "failed"]},
                   "inserted_at": {
                     "type": "string",
                     "format": "date-time",
                     "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$",
                     "description": "RFC 3339, UTC, six fractional digits.",
-                    "examples": [
-                      "2026-11-25T14:00:00.123456Z"
-                    ]
+                    "examples": ["2026-11-25T14:00:00.123456Z"]
                   }
                 }
               },
               "RegistrationRequest": {
                 "type": "object",
-                "required": [
-                  "user"
-                ],
+                "required": ["user"],
                 "properties": {
                   "user": {
                     "type": "object",
                     "description": "Each field is trimmed, then must be non-blank and at most 255 characters.",
-                    "required": [
-                      "name",
-                      "subname",
-                      "email",
-                      "job"
-                    ],
+                    "required": ["name", "subname", "email", "job"],
                     "properties": {
-                      "name": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": 255,
-                        "pattern": "\\S"
-                      },
-                      "subname": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": 255,
-                        "pattern": "\\S"
-                      },
+                      "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
+                      "subname": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
                       "email": {
                         "type": "string",
                         "minLength": 5,
@@ -1554,59 +796,31 @@ enum OpenAPIDocument {
                         "pattern": "^\\s*[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+\\s*$",
                         "description": "`local@domain.tld`, no spaces; unique regardless of case."
                       },
-                      "job": {
-                        "type": "string",
-                        "minLength": 1,
-                        "maxLength": 255,
-                        "pattern": "\\S"
-                      }
+                      "job": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"}
                     }
                   }
                 }
               },
               "LoginRequest": {
                 "type": "object",
-                "required": [
-                  "creds"
-                ],
+                "required": ["creds"],
                 "properties": {
                   "creds": {
                     "type": "object",
-                    "required": [
-                      "email",
-                      "password"
-                    ],
-                    "properties": {
-                      "email": {
-                        "type": "string"
-                      },
-                      "password": {
-                        "type": "string"
-                      }
-                    }
+                    "required": ["email", "password"],
+                    "properties": {"email": {"type": "string"}, "password": {"type": "string"}}
                   }
                 },
-                "examples": [
-                  {
-                    "creds": {
-                      "email": "ada@example.com",
-                      "password": "the-generated-password"
-                    }
-                  }
-                ]
+                "examples": [{"creds": {"email": "ada@example.com", "password": "the-generated-password"}}]
               },
               "ConversationRequest": {
                 "type": "object",
-                "required": [
-                  "conversation"
-                ],
+                "required": ["conversation"],
                 "properties": {
                   "conversation": {
                     "type": "object",
                     "description": "The other participant; the caller's own id: `can't be yourself`.",
-                    "required": [
-                      "recipient_id"
-                    ],
+                    "required": ["recipient_id"],
                     "properties": {
                       "recipient_id": {
                         "type": "integer",
@@ -1615,25 +829,15 @@ enum OpenAPIDocument {
                     }
                   }
                 },
-                "examples": [
-                  {
-                    "conversation": {
-                      "recipient_id": 2
-                    }
-                  }
-                ]
+                "examples": [{"conversation": {"recipient_id": 2}}]
               },
               "MessageRequest": {
                 "type": "object",
-                "required": [
-                  "message"
-                ],
+                "required": ["message"],
                 "properties": {
                   "message": {
                     "type": "object",
-                    "required": [
-                      "content"
-                    ],
+                    "required": ["content"],
                     "properties": {
                       "content": {
                         "type": "string",
@@ -1643,24 +847,14 @@ enum OpenAPIDocument {
                         "description": "Not blank; at most `BROKER_MAX_MESSAGE_LENGTH` (10,000) characters; kept as sent."
                       },
                       "client_id": {
-                        "type": [
-                          "string",
-                          "null"
-                        ],
+                        "type": ["string", "null"],
                         "maxLength": 255,
                         "description": "Idempotency key: a resend with a known `client_id` answers 200 with the stored message."
                       }
                     }
                   }
                 },
-                "examples": [
-                  {
-                    "message": {
-                      "content": "hi",
-                      "client_id": "4f9c2d4e-1b7a-4c55-9f57-0b0d6a1e2f3a"
-                    }
-                  }
-                ]
+                "examples": [{"message": {"content": "hi", "client_id": "4f9c2d4e-1b7a-4c55-9f57-0b0d6a1e2f3a"}}]
               }
             },
             "parameters": {
@@ -1682,249 +876,106 @@ enum OpenAPIDocument {
                 "in": "query",
                 "required": false,
                 "description": "Only ids greater than this (a non-negative integer; 0 reads from the start). Anything else: 400.",
-                "schema": {
-                  "type": "integer",
-                  "format": "int64",
-                  "minimum": 0,
-                  "maximum": 9223372036854775807
-                }
+                "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 9223372036854775807}
               },
               "BeforeID": {
                 "name": "before_id",
                 "in": "query",
                 "required": false,
                 "description": "Only ids smaller than this (a non-negative integer). Anything else: 400; with `after_id` too: 400.",
-                "schema": {
-                  "type": "integer",
-                  "format": "int64",
-                  "minimum": 0,
-                  "maximum": 9223372036854775807
-                }
+                "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 9223372036854775807}
               },
               "ConversationID": {
                 "name": "id",
                 "in": "path",
                 "required": true,
                 "description": "The conversation's id; one that does not exist (or is not a positive integer) is 404.",
-                "schema": {
-                  "type": "integer",
-                  "format": "int64",
-                  "minimum": 1,
-                  "maximum": 9223372036854775807
-                }
+                "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}
               }
             },
             "headers": {
               "RetryAfter": {
                 "description": "Whole seconds to wait before retrying.",
                 "required": true,
-                "schema": {
-                  "type": "integer",
-                  "minimum": 1
-                }
+                "schema": {"type": "integer", "minimum": 1}
               },
               "RequestID": {
                 "description": "Ties the answer to the broker's log lines: a trusted proxy's id, else 32 hex digits.",
                 "required": false,
-                "schema": {
-                  "type": "string",
-                  "pattern": "^[!-~]{1,128}$"
-                }
+                "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"}
               },
               "Allow": {
                 "description": "The methods the path has, comma-separated.",
                 "required": true,
-                "schema": {
-                  "type": "string"
-                }
+                "schema": {"type": "string"}
               }
             },
             "responses": {
               "BadRequest": {
                 "description": "Malformed JSON, a body of the wrong shape or types, a bad query parameter, or unparsable HTTP (then closed).",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "Forbidden": {
                 "description": "Authenticated but not allowed: the caller does not take part in this conversation.",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "HeadersTooLarge": {
                 "description": "Request line and headers over `BROKER_MAX_HEADER_BYTES` (16 KiB by default); the connection is closed.",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "InternalError": {
                 "description": "An unexpected failure (a bug); the details are logged, not sent.",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "MethodNotAllowed": {
                 "description": "A documented path with a method it lacks (any other path: 404); `allow` lists its methods.",
                 "headers": {
-                  "allow": {
-                    "$ref": "#/components/headers/Allow"
-                  },
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
+                  "allow": {"$ref": "#/components/headers/Allow"},
+                  "x-request-id": {"$ref": "#/components/headers/RequestID"}
                 },
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                }
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "NotFound": {
                 "description": "Unknown resource, or a path not documented here.",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "PayloadTooLarge": {
                 "description": "The request body is larger than `BROKER_MAX_BODY_BYTES` (1 MiB by default).",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "RateLimited": {
                 "description": "Rate limited: too many login and registration requests from this client address.",
                 "headers": {
-                  "retry-after": {
-                    "$ref": "#/components/headers/RetryAfter"
-                  },
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
+                  "retry-after": {"$ref": "#/components/headers/RetryAfter"},
+                  "x-request-id": {"$ref": "#/components/headers/RequestID"}
                 },
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                }
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "RequestTimeout": {
                 "description": "The request line and headers did not arrive within `BROKER_HTTP_HEAD_TIMEOUT` seconds; the connection is closed.",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "Unauthorized": {
                 "description": "Not authenticated: a missing, malformed, expired or revoked bearer token (for login: bad credentials).",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "Unavailable": {
                 "description": "The store is unavailable, or the node is draining or shutting down: retry, on another node if need be.",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/Error"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
               },
               "ValidationFailed": {
                 "description": "Validation failed: each field at fault with its messages, in Ecto's wording.",
-                "content": {
-                  "application/json": {
-                    "schema": {
-                      "$ref": "#/components/schemas/ValidationErrors"
-                    }
-                  }
-                },
-                "headers": {
-                  "x-request-id": {
-                    "$ref": "#/components/headers/RequestID"
-                  }
-                }
+                "headers": {"x-request-id": {"$ref": "#/components/headers/RequestID"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrors"}}}
               }
             }
           }
