@@ -4,8 +4,6 @@ import Metrics
 /// HTTP requests counted (`broker_http_requests_total`) and timed (`broker_http_request_duration_seconds`) by
 /// method, route template and status class; every label from a bounded set.
 package enum HTTPMetrics {
-    /// The status classes a label may take.
-    static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"]
     /// The methods a label may take; anything else is `other`.
     static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     /// The route label of requests no route matched.
@@ -28,8 +26,8 @@ package enum HTTPMetrics {
         return [("method", methods.contains(method) ? method : "other"), ("route", route), ("status", statusClass)]
     }
 
-    /// Makes the series of every route (`routes`: method and template) and of unmatched requests, at zero, so
-    /// that scrapers see them before the first request.
+    /// Makes the series of every route (`routes`: method and template) and of unmatched requests, at zero, for
+    /// the classes every route can answer (2xx, 4xx, 5xx), so that scrapers see them before the first request.
     package static func register(routes: [(method: String, path: String)]) {
         let all = routes + [(method: "GET", path: unmatched)]
         for route in all {
