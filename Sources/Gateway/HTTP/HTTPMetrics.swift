@@ -22,8 +22,12 @@ package enum HTTPMetrics {
     }
 
     private static func labels(method: String, route: String, status: Int) -> [(String, String)] {
-        let statusClass = (1...5).contains(status / 100) ? "\(status / 100)xx" : "5xx"
-        return [("method", methods.contains(method) ? method : "other"), ("route", route), ("status", statusClass)]
+        labels(method: method, route: route, statusClass: (1...5).contains(status / 100) ? "\(status / 100)xx" : "5xx")
+    }
+
+    /// The one place the labels are spelled, for the observed series and the ones made at start-up alike.
+    private static func labels(method: String, route: String, statusClass: String) -> [(String, String)] {
+        [("method", methods.contains(method) ? method : "other"), ("route", route), ("status", statusClass)]
     }
 
     /// Makes the series of every route (`routes`: method and template) and of unmatched requests, at zero, for
@@ -32,7 +36,7 @@ package enum HTTPMetrics {
         let all = routes + [(method: "GET", path: unmatched)]
         for route in all {
             for statusClass in ["2xx", "4xx", "5xx"] {
-                let dimensions = [("method", route.method), ("route", route.path), ("status", statusClass)]
+                let dimensions = labels(method: route.method, route: route.path, statusClass: statusClass)
                 _ = Counter(label: "broker_http_requests_total", dimensions: dimensions)
                 _ = Metrics.Timer(label: "broker_http_request_duration_seconds", dimensions: dimensions)
             }

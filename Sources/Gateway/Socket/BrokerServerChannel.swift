@@ -167,13 +167,13 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     private struct CloseConnection: Error {}
 
-    /// Answers a refused upgrade with its error and closes the connection.
-    private static func refuse(
-        _ asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>,
-        with error: APIError,
+    /// A refused upgrade's answer, whichever request of the connection asked: counted, logged, and headed so
+    /// that the connection closes after it and the request id is echoed.
+    private static func refusal(
+        _ error: APIError,
         edge: SocketEndpoint.UpgradeEdge,
         logger: Logger
-    ) async {
+    ) -> (headers: HTTPFields, body: ByteBuffer) {
         GatewayMetrics.errors("upgrade refused").increment()
         SocketEndpoint.logRefusal(status: error.status.code, edge: edge, logger: logger)
         let body = error.body
@@ -181,6 +181,17 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
         headers[.connection] = "close"
         headers[RequestID.field] = edge.requestID
         headers[.contentLength] = String(body.readableBytes)
+        return (headers, body)
+    }
+
+    /// Answers a refused upgrade with its error and closes the connection.
+    private static func refuse(
+        _ asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>,
+        with error: APIError,
+        edge: SocketEndpoint.UpgradeEdge,
+        logger: Logger
+    ) async {
+        let (headers, body) = refusal(error, edge: edge, logger: logger)
         do {
             try await asyncChannel.executeThenClose { _, outbound in
                 try await outbound.write(contentsOf: [.head(HTTPResponse(status: error.status, headerFields: headers)), .body(body), .end(nil)])
@@ -223,15 +234,9 @@ struct BrokerServerChannel: ServerChildChannel, HTTPChannelHandler {
                 try endpoint.reserve(admission, on: channel)
                 accept.add(name: "x-request-id", value: edge.requestID)
             } catch {
-                let refusal = error as? APIError ?? .badRequest("invalid websocket upgrade")
-                GatewayMetrics.errors("upgrade refused").increment()
-                SocketEndpoint.logRefusal(status: refusal.status.code, edge: edge, logger: logger)
-                var headers = refusal.headerFields
-                headers[.connection] = "close"
-                headers[RequestID.field] = edge.requestID
-                let body = refusal.body
-                headers[.contentLength] = String(body.readableBytes)
-                var bodyWriter = try await writer.writeHead(HTTPResponse(status: refusal.status, headerFields: headers))
+                let error = error as? APIError ?? .badRequest("invalid websocket upgrade")
+                let (headers, body) = refusal(error, edge: edge, logger: logger)
+                var bodyWriter = try await writer.writeHead(HTTPResponse(status: error.status, headerFields: headers))
                 try await bodyWriter.write(body)
                 try await bodyWriter.finish(nil)
                 throw CloseConnection()
