@@ -26,7 +26,13 @@ package struct StubStore: Store {
     package func isTokenRevoked(id: String) async throws -> Bool { false }
 
     package func pendingMails(limit: Int) async throws -> [Mail] { throw StoreError.unavailable }
-    package func recordDelivery(ofMail id: Int64, status: Mail.Status) async throws { throw StoreError.unavailable }
+    package func claimDueMails(at now: Timestamp, lease: Duration, limit: Int) async throws -> [Mail] {
+        throw StoreError.unavailable
+    }
+    package func nextMailAttempt() async throws -> Timestamp? { throw StoreError.unavailable }
+    package func recordDelivery(ofMail id: Int64, _ delivery: MailDelivery, redacting: Bool) async throws {
+        throw StoreError.unavailable
+    }
     package func mails(limit: Int) async throws -> [Mail] { throw StoreError.unavailable }
 
     package func conversation(
