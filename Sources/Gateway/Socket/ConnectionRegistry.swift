@@ -81,35 +81,30 @@ package final class ConnectionRegistry: ClusterSocketControl {
         closeAll(code: .unknown(1012), reason: "server restarting")
     }
 
-    /// Closes every socket whose token has expired by `now` with 1008.
-    package func closeExpired(now: Date) {
-        for connection in all where connection.token.exp.value <= now {
-            connection.close(code: .policyViolation, reason: "token expired")
-        }
-    }
-
     /// Closes every socket with `code` (1012 when draining).
     package func closeAll(code: WebSocketErrorCode, reason: String) {
         for connection in all { connection.close(code: code, reason: reason) }
     }
 
-    /// Force-closes the sockets asked to close before `cutoff` that are still open: their peers stopped
-    /// reading, so the close frame cannot get through.
-    package func closeStuck(olderThan cutoff: NIODeadline) {
-        for connection in all {
-            if let requested = connection.closeRequested, requested < cutoff { connection.forceClose() }
-        }
-    }
-
-    /// Closes every socket silent since before `cutoff`.
-    /// - Returns: how many were closed.
+    /// One pass over every open socket (the ``SocketSweeper``'s, four times a second): force-closes the ones asked
+    /// to close before `stuckBefore` that are still open (their peers stopped reading, so the close frame cannot
+    /// get through), closes with 1001 those silent since before `idleBefore`, and with 1008 those whose token
+    /// expired by `now`. One copy of the table per pass: with 10,000 sockets, three copies a pass were 3 % of the
+    /// broker's CPU while sockets reconnected.
+    /// - Returns: how many were closed as idle.
     @discardableResult
-    package func closeIdle(olderThan cutoff: NIODeadline) -> Int {
-        var closed = 0
-        for connection in all where connection.lastActivity < cutoff {
-            connection.close(code: .goingAway, reason: "idle timeout")
-            closed += 1
+    package func sweep(idleBefore: NIODeadline, now: Date, stuckBefore: NIODeadline) -> Int {
+        var idle = 0
+        for connection in all {
+            if let requested = connection.closeRequested {
+                if requested < stuckBefore { connection.forceClose() }
+            } else if connection.lastActivity < idleBefore {
+                connection.close(code: .goingAway, reason: "idle timeout")
+                idle += 1
+            } else if connection.token.exp.value <= now {
+                connection.close(code: .policyViolation, reason: "token expired")
+            }
         }
-        return closed
+        return idle
     }
 }

@@ -29,9 +29,8 @@ package struct SocketSweeper: Service {
             } catch {
                 return
             }
-            registry.closeIdle(olderThan: NIODeadline.now() - idle)
-            registry.closeExpired(now: Date())
-            registry.closeStuck(olderThan: NIODeadline.now() - Self.closeGrace)
+            let now = NIODeadline.now()
+            registry.sweep(idleBefore: now - idle, now: Date(), stuckBefore: now - Self.closeGrace)
         }
     }
 }

@@ -35,23 +35,23 @@ extension SQLiteStore {
     }
 
     func conversation(id: ConversationID) async throws -> Conversation? {
-        try await read("conversation(id:)") { db in
+        try await readOne("conversation(id:)") { db in
             try Row.fetchOne(
-                db,
-                sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?",
+                db.cachedStatement(sql: "SELECT \(Self.conversationColumns) FROM conversations WHERE id = ?"),
                 arguments: [id.rawValue]
             ).map(Self.decodeConversation)
         }
     }
 
     func conversations(of user: UserID) async throws -> [Conversation] {
-        try await read("conversations(of:)") { db in
+        try await readOne("conversations(of:)") { db in
             try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.conversationColumns) FROM conversations WHERE user_low = ?1 OR user_high = ?1
-                    ORDER BY last_message_id IS NULL, last_message_id DESC, id DESC
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Self.conversationColumns) FROM conversations WHERE user_low = ?1 OR user_high = ?1
+                        ORDER BY last_message_id IS NULL, last_message_id DESC, id DESC
+                        """
+                ),
                 arguments: [user.rawValue]
             ).map(Self.decodeConversation)
         }
@@ -187,15 +187,16 @@ extension SQLiteStore {
     }
 
     func missedMessages(for user: UserID, after afterID: MessageID, limit: Int) async throws -> [Message] {
-        try await read("missedMessages") { db in
+        try await readOne("missedMessages") { db in
             try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT m.id, m.conversation_id, m.sender_id, m.content, m.inserted_at, m.client_id
-                    FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                    WHERE m.id > ?2 AND (c.user_low = ?1 OR c.user_high = ?1) AND m.sender_id <> ?1
-                    ORDER BY m.id LIMIT ?3
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT m.id, m.conversation_id, m.sender_id, m.content, m.inserted_at, m.client_id
+                        FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                        WHERE m.id > ?2 AND (c.user_low = ?1 OR c.user_high = ?1) AND m.sender_id <> ?1
+                        ORDER BY m.id LIMIT ?3
+                        """
+                ),
                 arguments: [user.rawValue, afterID.rawValue, limit]
             ).map(Self.decodeMessage)
         }
@@ -214,10 +215,9 @@ extension SQLiteStore {
     }
 
     func message(from sender: UserID, clientID: String) async throws -> Message? {
-        try await read("message(from:clientID:)") { db in
+        try await readOne("message(from:clientID:)") { db in
             try Row.fetchOne(
-                db,
-                sql: "SELECT \(Self.messageColumns) FROM messages WHERE sender_id = ? AND client_id = ?",
+                db.cachedStatement(sql: "SELECT \(Self.messageColumns) FROM messages WHERE sender_id = ? AND client_id = ?"),
                 arguments: [sender.rawValue, clientID]
             ).map(Self.decodeMessage)
         }

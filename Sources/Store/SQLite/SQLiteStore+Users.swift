@@ -45,8 +45,8 @@ extension SQLiteStore {
     }
 
     func user(id: UserID) async throws -> User? {
-        try await read("user(id:)") { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users WHERE id = ?", arguments: [id.rawValue])
+        try await readOne("user(id:)") { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.userColumns) FROM users WHERE id = ?"), arguments: [id.rawValue])
                 .map(Self.decodeUser)
         }
     }
@@ -92,9 +92,11 @@ extension SQLiteStore {
     }
 
     func isTokenRevoked(id: String) async throws -> Bool {
-        try await read("isTokenRevoked") { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)", arguments: [id])
-                ?? false
+        try await readOne("isTokenRevoked") { db in
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)"),
+                arguments: [id]
+            ) ?? false
         }
     }
 }

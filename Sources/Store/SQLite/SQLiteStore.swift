@@ -191,6 +191,18 @@ final class SQLiteStore: Store {
         }
     }
 
+    /// Runs a read of a single statement on one of the pool's readers, outside a transaction: one statement reads
+    /// one snapshot by itself, and the BEGIN and COMMIT that ``read(_:_:)`` puts around its body are parsed anew by
+    /// GRDB on every call, which on the socket-open path (token, user, contacts, missed messages) cost more than
+    /// the statements. Bodies of more than one statement use ``read(_:_:)``.
+    func readOne<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.unsafeRead(body)
+        } catch {
+            throw Self.map(error, operation: operation)
+        }
+    }
+
     func ping() async throws {
         _ = try await read("ping") { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
