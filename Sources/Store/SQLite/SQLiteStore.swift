@@ -64,7 +64,12 @@ final class SQLiteStore: Store {
         try source.close()
     }
 
-    private static func openPool(path: String, sync: SyncMode) throws -> DatabasePool {
+    /// The size, in bytes, to which a rewound write-ahead log is truncated: the ``SQLiteCheckpointer``'s rewind
+    /// point (64 MiB), so that a log at its usual length is reused rather than grown again.
+    static let journalSizeLimit = 64 << 20
+
+    /// The pool of connections to the database file at `path`, configured as the store uses it.
+    static func openPool(path: String, sync: SyncMode) throws -> DatabasePool {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var config = Configuration()
@@ -75,6 +80,8 @@ final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             // Checkpoints run on the checkpointer's own connection, never inside a commit.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            // A log rewound by the checkpointer is cut back to this size (SQLiteCheckpointer).
+            try db.execute(sql: "PRAGMA journal_size_limit = \(Self.journalSizeLimit)")
         }
         return try DatabasePool(path: path, configuration: config)
     }
