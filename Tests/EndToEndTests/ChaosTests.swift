@@ -4,8 +4,9 @@ import Testing
 
 /// Two nodes on a PostgreSQL server of the test's own, under traffic from eight users, for about two
 /// minutes of faults: a node killed with SIGKILL every 20 s (alternating, restarted at once on the same
-/// database), PostgreSQL stopped and started again once, a node frozen with SIGSTOP for 10 s (longer if the
-/// other node has not yet acknowledged 20 messages meanwhile, which it must).
+/// database), PostgreSQL stopped and started again once, a node frozen with SIGSTOP for 10 s once every client is
+/// back on its home node (up to 25 s if the other node has not yet acknowledged 20 messages meanwhile, which it
+/// must).
 ///
 /// Every user is one client with one socket at a time, on either node, sending to its two neighbours on a
 /// ring of conversations, one message at a time, each with a `client_id`, and retrying it with the same
@@ -90,6 +91,7 @@ struct ChaosTests {
                 \(reports.map(\.replyTimeouts).reduce(0, +)) replies not in time
                 """
             )
+            print("chaos timeline: " + board.timeline.withLock { $0 }.joined(separator: "; "))
             // (Counts and flags in the expectations, not the arrays: a failure names what is wrong, briefly.)
             let problemCount = problems.count
             #expect(problemCount == 0, "\(problems.prefix(10))")
@@ -169,15 +171,18 @@ struct ChaosTests {
         func kill(_ index: Int) async throws {
             try await waitForProgress(board, "traffic before killing node \(index + 1)")
             let victim = cluster.nodes[index]
+            board.note("kill -9 node \(index + 1)")
             try await victim.kill()
             victim.removeFiles()
             try await cluster.restart(index)
             try await ClusterFixture.waitUntilReady(cluster.nodes[index], timeout: .seconds(60))
+            board.note("node \(index + 1) ready again")
         }
         try await at(20)
         try await kill(0)
         try await at(30)
         try await waitForProgress(board, "traffic before the PostgreSQL restart")
+        board.note("PostgreSQL stopped")
         try await server.halt()
         let unavailableBefore = board.unavailable.load(ordering: .relaxed)
         // The outage lasts until the clients have seen it (or a while, on a machine too busy to send).
@@ -185,6 +190,7 @@ struct ChaosTests {
             board.unavailable.load(ordering: .relaxed) >= unavailableBefore + 5
         }
         try await server.resume()
+        board.note("PostgreSQL started")
         for node in cluster.nodes.all { try await ClusterFixture.waitUntilReady(node, timeout: .seconds(60)) }
         try await at(40)
         try await kill(1)
@@ -192,17 +198,26 @@ struct ChaosTests {
         try await kill(0)
         try await at(65)
         try await waitForProgress(board, "traffic before freezing node 2")
+        // Every client on its home node first. Node 1's clients spend 5 s on node 2 after the kill at 60 s:
+        // frozen then, node 2 would hold every client, and nothing would show that node 1 goes on without it.
+        try await waitFor("every client back on its home node", timeout: .seconds(60)) {
+            board.atHome.load(ordering: .relaxed) == Self.userCount
+        }
         let frozen = cluster.nodes[1]
         Foundation.kill(frozen.process.processIdentifier, SIGSTOP)
+        board.note("SIGSTOP node 2")
         // At least 10 s, and until the clients of the other node had 20 messages acknowledged meanwhile: a
         // frozen node holds nothing the others need (a message batch is one statement, its lock PostgreSQL's).
+        // Those 20 must come within 25 s of the freeze, before any client's 30 s reply limit: a client that
+        // gives up on a stalled node 1 and reconnects could otherwise supply them.
         let beforeFreeze = board.ackCount.load(ordering: .relaxed)
         try? await Task.sleep(for: .seconds(10))  // the freeze itself
         let othersWentOn =
-            (try? await waitFor("acknowledgements while node 2 is frozen", timeout: .seconds(50)) {
+            (try? await waitFor("acknowledgements while node 2 is frozen", timeout: .seconds(15)) {
                 board.ackCount.load(ordering: .relaxed) >= beforeFreeze + 20
             }) != nil
         Foundation.kill(frozen.process.processIdentifier, SIGCONT)
+        board.note("SIGCONT node 2")
         #expect(othersWentOn, "node 1 kept acknowledging while node 2 was frozen")
         try await ClusterFixture.waitUntilReady(frozen, timeout: .seconds(60))
         try await at(80)
@@ -239,6 +254,8 @@ final class ChaosBoard: Sendable {
 
     let acks = Mutex<[Ack]>([])
     let ackCount = Atomic<Int>(0)
+    /// Clients joined on their home node right now.
+    let atHome = Atomic<Int>(0)
     let unavailable = Atomic<Int>(0)
     /// What a client saw that the contract rules out.
     let problems = Mutex<[String]>([])
@@ -254,6 +271,16 @@ final class ChaosBoard: Sendable {
     }
 
     func problem(_ text: String) { problems.withLock { $0.append(text) } }
+
+    /// When the board was made (the test's start), and what happened when: the faults and every reply that did
+    /// not come in time, printed at the end so that a slow reply can be put next to the fault that caused it.
+    let started = ContinuousClock.now
+    let timeline = Mutex<[String]>([])
+
+    func note(_ what: String) {
+        let seconds = (ContinuousClock.now - started).components.seconds
+        timeline.withLock { $0.append("\(seconds) s \(what)") }
+    }
 
     func finish(targets ids: [Int: Int], after wait: Duration) {
         targets.withLock { $0 = (ids, .now + wait) }
@@ -337,6 +364,8 @@ struct ChaosClient: Sendable {
         do {
             try await join(on: socket, state: &state, board: board)
             let joined = ContinuousClock.now
+            if !away { board.atHome.wrappingAdd(1, ordering: .relaxed) }
+            defer { if !away { board.atHome.wrappingSubtract(1, ordering: .relaxed) } }
             while true {
                 try Task.checkCancellation()
                 if away, state.pending == nil, ContinuousClock.now - joined > .seconds(5) { return .goHome }
@@ -432,6 +461,7 @@ struct ChaosClient: Sendable {
                 frame = try await socket.receive(timeout: deadline - ContinuousClock.now)
             } catch TestSocketError.timeout {
                 state.report.replyTimeouts += 1
+                board.note("user \(user.id): no reply to \(ref) in 30 s")
                 throw SessionEnd.lost("no reply to \(ref)")
             }
             if frame.event == "phx_reply", frame.ref == ref { return frame }
