@@ -157,7 +157,7 @@ final class GroupCommitWriter<Committer: BatchCommitter>: Sendable {
             guard !state.started else { return (true, []) }
             // Never started: nobody will commit these.
             defer { state.pending.removeAll() }
-            return (false, Array(state.pending))
+            return (false, Self.copy(state.pending))
         }
         for call in orphans { committer.fail(call, with: .unavailable) }
         if wake { wakeThread() }
@@ -169,10 +169,17 @@ final class GroupCommitWriter<Committer: BatchCommitter>: Sendable {
         let orphans = state.withLock { state -> [Call] in
             state.stopping = true
             defer { state.pending.removeAll() }
-            return Array(state.pending)
+            return Self.copy(state.pending)
         }
         for call in orphans { committer.fail(call, with: error) }
         wakeThread()
+    }
+
+    /// The calls of `pending`, in order. An empty queue gives `[]` without a copy: `Array` of an empty `Deque`
+    /// writes the count of the runtime's shared empty-array storage, which ThreadSanitizer reports as a race
+    /// between two writers closing at once (it is the same zero written twice).
+    private static func copy(_ pending: Deque<Call>) -> [Call] {
+        pending.isEmpty ? [] : Array(pending)
     }
 
     private func wakeThread() {
